@@ -1,0 +1,1 @@
+"""nango.yaml: loading, validation and the parsed configuration."""

@@ -1,0 +1,281 @@
+"""The model type language of nango.yaml, parsed exactly as Nango's parser does.
+
+Each field becomes a `ModelField` (type name, literal, model reference, union, list or nested
+object). The traversal order, the shared "stack" of model names (which Nango never pops, so a
+model referenced twice along one walk reads as a cycle) and the fallbacks are kept as Nango has
+them, because they decide the parsed output and the warnings users see.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cli.config.issues import IssueList
+from cli.config.model import Model, ModelField, Scalar
+
+TYPE_ALIASES: dict[str, str] = {
+    "integer": "number",
+    "int": "number",
+    "char": "string",
+    "varchar": "string",
+    "float": "number",
+    "bool": "boolean",
+    "string": "string",
+    "number": "number",
+    "never": "never",
+    "void": "void",
+    "boolean": "boolean",
+    "bigint": "bigint",
+    "date": "Date",
+    "object": "Record<string, any>",
+    "any": "any",
+    "array": "any[]",
+    "undefined": "undefined",
+}
+
+_GENERIC_TYPES = (
+    "Object Array Function Date RegExp Map Set WeakMap WeakSet Promise Symbol Error "
+    "Record Partial Readonly Pick Omit Awaited Required Exclude Extract Uppercase Lowercase"
+).split()
+_MODEL_NAME = re.compile(r"^[a-zA-Z0-9_]+$")
+_LEADING_INT = re.compile(r"^\s*([+-]?)(\d+)")
+
+TYPE_SYNTAX_HINT = (
+    "Use the YAML type syntax: `string`, `number`, `boolean`, `date`, `object`, `Model`, "
+    "`Model[]`, `a | b`, a nested mapping for an object, or `__string: type` for a map "
+    "(instead of Record<string, type>)."
+)
+
+
+def is_valid_model_name(name: str) -> bool:
+    return bool(_MODEL_NAME.match(name))
+
+
+def native_literal(text: str) -> Scalar | type[Exception]:
+    """`true`, `false`, `null`, or a leading integer (JavaScript `parseInt`), else `Exception`."""
+    match = _LEADING_INT.match(text)
+    if match:
+        return int(match.group(1) + match.group(2))
+    lowered = text.lower()
+    literals: dict[str, Scalar] = {"true": True, "false": False, "null": None}
+    if lowered in literals:
+        return literals[lowered]
+    if lowered == "undefined":
+        return "undefined"
+    return Exception
+
+
+def is_generic_syntax(text: str) -> bool:
+    return any(text.startswith(f"{name}<") for name in _GENERIC_TYPES)
+
+
+class ModelsParser:
+    """Parses the `models:` section, and anonymous input/output types, into `Model`s."""
+
+    def __init__(self, raw: dict[str, Any], issues: IssueList) -> None:
+        self.raw = raw
+        self.issues = issues
+        self.parsed: dict[str, Model] = {}
+        self.report_warnings = True
+
+    def parse_all(self) -> None:
+        for name, fields in self.raw.items():
+            if not is_valid_model_name(name):
+                self.issues.error(
+                    "invalid_model_name",
+                    f'Model "{name}" contains invalid characters',
+                    ("models", name),
+                    hint="Model names may only use letters, digits and underscores.",
+                )
+                continue
+            if name in self.parsed:
+                continue
+            self._parse_model(name, {name: None}, ("models", name))
+
+    def get(self, name: object) -> Model | None:
+        return self.parsed.get(name) if isinstance(name, str) else None
+
+    def parse_anonymous(self, name: str, key: str, value: Any, path: tuple[str, ...]) -> Model:
+        """Parse an input/output type expression that is not a model name into an anonymous model."""
+        fields = self.parse_fields({key: value}, {name: None}, path[:-1])
+        return Model(name, fields, is_anon=True)
+
+    def _parse_model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> None:
+        fields = self.raw.get(name)
+        if not isinstance(fields, dict):
+            self.issues.error(
+                "invalid_model",
+                f'Model "{name}" must be a mapping of field names to types',
+                path,
+                hint="Write the fields under the model name, one `field: type` per line.",
+            )
+            fields = {}
+        self.parsed[name] = Model(name, self.parse_fields(fields, stack, path))
+
+    def _warn(self, code: str, message: str, path: tuple[str, ...]) -> None:
+        if self.report_warnings:
+            self.issues.warning(code, message, path)
+
+    def _is_model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> bool:
+        """Nango's `ifModelParse`: parse a referenced model on first sight; False for a literal."""
+        if name in stack:
+            names = list(stack)
+            self._warn("cyclic_model", f"Cyclic import {names[0]}->{_js_last(names[1:])}", path)
+            return True
+        if name in self.parsed:
+            return True
+        if not js_truthy(self.raw.get(name)):
+            self._warn(
+                "model_not_found_fallback",
+                f'Model "{name}" is not defined, using as string literal',
+                path,
+            )
+            return False
+        stack[name] = None
+        self._parse_model(name, stack, ("models", name))
+        return True
+
+    def parse_fields(
+        self, fields: dict[str, Any] | list[Any], stack: dict[str, None], path: tuple[str, ...]
+    ) -> list[ModelField]:
+        entries = fields.items() if isinstance(fields, dict) else enumerate(fields)
+        parsed: dict[str, ModelField] = {}
+        dynamic: ModelField | None = None
+        for raw_key, value in entries:
+            key = str(raw_key)
+            optional = key.endswith("?")
+            name = key[:-1] if optional else key
+            field_path = (*path, key)
+            if name == "__extends":
+                dynamic = self._extend(value, stack, field_path, parsed) or dynamic
+            elif name == "__string":
+                first = self.parse_fields({"tmp": value}, stack, field_path)[0]
+                first.name, first.dynamic, first.optional = name, True, optional
+                dynamic = first
+            else:
+                parsed[name] = self._parse_value(name, value, optional, stack, field_path)
+        if dynamic is not None:
+            parsed[dynamic.name] = dynamic
+        return list(parsed.values())
+
+    def _extend(
+        self, value: Any, stack: dict[str, None], path: tuple[str, ...], parsed: dict[str, ModelField]
+    ) -> ModelField | None:
+        parent = _js_last(list(stack))
+        if not isinstance(value, str):
+            self.issues.error(
+                "invalid_extends",
+                "__extends must be a model name or a comma-separated list of model names",
+                path,
+            )
+            return None
+        dynamic: ModelField | None = None
+        for base in (part.strip() for part in value.split(",")):
+            if not self._is_model(base, stack, path):
+                self.issues.error(
+                    "model_extends_not_found",
+                    f'Model "{parent}" is extending "{base}", but it does not exists',
+                    path,
+                    hint=f'Define a model named "{base}" or fix the name in __extends.',
+                )
+                continue
+            base_model = self.parsed.get(base)
+            if base_model is None:
+                self.issues.error(
+                    "cyclic_extends",
+                    f'Model "{parent}" extends "{base}", which extends it back',
+                    path,
+                )
+                continue
+            for inherited in base_model.fields:
+                if inherited.name in parsed:
+                    continue
+                if inherited.dynamic:
+                    dynamic = inherited
+                else:
+                    parsed[inherited.name] = inherited
+        return dynamic
+
+    def _parse_value(
+        self, name: str, value: Any, optional: bool, stack: dict[str, None], path: tuple[str, ...]
+    ) -> ModelField:
+        if isinstance(value, list):
+            members = self.parse_fields(value, stack, path)
+            return ModelField(name, members, array=True, optional=optional)
+        if value is None or isinstance(value, bool | int | float):
+            return ModelField(name, value, ts_type=True)
+        if isinstance(value, dict):
+            return ModelField(name, self.parse_fields(value, stack, path), optional=optional)
+        text = str(value)
+        if "|" in text:
+            members = self.parse_fields([part.strip() for part in text.split("|")], stack, path)
+            return ModelField(name, members, union=True, optional=optional)
+        return self._parse_type_name(name, text, optional, stack, path)
+
+    def _parse_type_name(
+        self, name: str, text: str, optional: bool, stack: dict[str, None], path: tuple[str, ...]
+    ) -> ModelField:
+        is_array = text.endswith("[]")
+        clean = text[:-2] if is_array else text
+        if clean == "":
+            self._syntax_error(text, path)
+            return ModelField(name, clean, array=is_array, optional=optional)
+        alias = TYPE_ALIASES.get(clean.lower())
+        if alias:
+            return ModelField(name, alias, ts_type=True, array=is_array, optional=optional)
+        native = native_literal(clean)
+        if native is not Exception:
+            literal: Scalar = native  # type: ignore[assignment]
+            return ModelField(name, literal, ts_type=True, array=is_array, optional=optional)
+        if is_generic_syntax(clean):
+            self._syntax_error(clean, path)
+            return ModelField(name, clean, array=is_array, optional=optional)
+        if self._is_model(clean, stack, path):
+            return ModelField(name, clean, model=True, optional=optional, array=is_array)
+        return ModelField(name, clean, array=is_array, optional=optional)
+
+    def _syntax_error(self, text: str, path: tuple[str, ...]) -> None:
+        self.issues.error(
+            "type_syntax_error",
+            f'Type "{text}" contains some unsupported typescript syntax',
+            path,
+            hint=TYPE_SYNTAX_HINT,
+        )
+
+
+def js_truthy(value: object) -> bool:
+    """JavaScript truthiness (an empty mapping or list is truthy there, unlike in Python)."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value != 0 and value == value
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def _js_last(items: list[str]) -> str:
+    """`Array.prototype.pop()` rendered in a template string: "undefined" for an empty list."""
+    return items[-1] if items else "undefined"
+
+
+def referenced_models(parser: ModelsParser, name: str) -> list[str]:
+    """Every model reachable from `name` (itself first), in Nango's discovery order."""
+    model = parser.get(name)
+    if model is None:
+        return []
+    found: dict[str, None] = {name: None}
+    _collect_references(parser, model.fields, found)
+    return list(found)
+
+
+def _collect_references(parser: ModelsParser, fields: list[ModelField], found: dict[str, None]) -> None:
+    for item in fields:
+        if item.model and isinstance(item.value, str) and item.value not in found:
+            found[item.value] = None
+            sub = parser.get(item.value)
+            if sub is not None:
+                _collect_references(parser, sub.fields, found)
+        if isinstance(item.value, list):
+            _collect_references(parser, item.value, found)

@@ -1,0 +1,77 @@
+"""Building blocks of the generated `models.py`: a base model and types that never change data.
+
+Validation here checks and keeps: a YAML `number` is `int | float` (18 stays 18), strings are not
+coerced to numbers or back, dates stay the strings they came as, fields a model does not declare
+are kept, and an optional field that was absent stays absent when the model is dumped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictFloat
+from pydantic import StrictInt, StrictStr
+
+Str: TypeAlias = StrictStr
+Bool: TypeAlias = StrictBool
+Int: TypeAlias = StrictInt
+Number: TypeAlias = StrictInt | StrictFloat
+
+
+def _check_iso_date(value: str | datetime) -> str | datetime:
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an ISO 8601 date or date-time string") from None
+    return value
+
+
+DateValue: TypeAlias = Annotated[StrictStr | datetime, AfterValidator(_check_iso_date)]
+"""A `date` field: an ISO 8601 string (kept as the same string) or a `datetime`."""
+
+
+def _reject_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out but may not be null")
+    return value
+
+
+NotNull = BeforeValidator(_reject_null)
+"""Marks an optional field that is not nullable: it may be absent, but not `null`."""
+
+
+class Exact:
+    """A literal check that compares types too (`1` is not `True`, `1.0` is not `1`)."""
+
+    def __init__(self, *values: object) -> None:
+        self.values = values
+
+    def _check(self, value: Any) -> Any:
+        if any(type(value) is type(v) and value == v for v in self.values):
+            return value
+        allowed = ", ".join(repr(v) for v in self.values)
+        raise ValueError(f"must be exactly {allowed}")
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return BeforeValidator(self._check).__get_pydantic_core_schema__(source, handler)
+
+
+class NangoModel(BaseModel):
+    """Base of every generated model. Dumps by the original (YAML) field names."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        protected_namespaces=(),
+    )
+
+    def to_record(self) -> dict[str, Any]:
+        """The record as the script built it: original names, unset optional fields left out."""
+        return self.model_dump(by_alias=True, exclude_unset=True)

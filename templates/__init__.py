@@ -1,0 +1,1 @@
+"""Files the CLI renders: the `nango init` example project and script stubs."""
