@@ -162,13 +162,16 @@ def _signature_fits(fn: _FunctionNode, arities: frozenset[int]) -> bool:
 
 
 def _receiver_names(tree: ast.Module) -> frozenset[str]:
-    """`nango`, plus the first parameter of every function (helpers get `nango` passed in)."""
+    """`nango`, plus every parameter annotated as the SDK (helpers get `nango` passed in)."""
     names = {"nango"}
     for node in ast.walk(tree):
         if isinstance(node, _FunctionNode):
-            positional = [*node.args.posonlyargs, *node.args.args]
-            if positional and positional[0].arg not in _NOT_RECEIVERS:
-                names.add(positional[0].arg)
+            for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+                annotation = ast.unparse(arg.annotation) if arg.annotation else ""
+                if arg.arg not in _NOT_RECEIVERS and (
+                    "NangoSync" in annotation or "NangoAction" in annotation
+                ):
+                    names.add(arg.arg)
     return frozenset(names)
 
 

@@ -37,8 +37,8 @@ for _names, _factor in (
 
 _DURATION = re.compile(
     r"^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h"
-    r"|days?|d|weeks?|w|years?|yrs?|y)?$",
-    re.IGNORECASE,
+    r"|days?|d|weeks?|w|years?|yrs?|y)?\Z",
+    re.IGNORECASE | re.ASCII,
 )
 MIN_INTERVAL_MS = 30 * _SECOND
 

@@ -16,6 +16,7 @@ from runtime.errors import NangoError
 
 LogLevel = Literal["debug", "info", "warn", "error"]
 JSONValue = Any
+Checkpoint = dict[str, str | int | float | bool]
 
 
 class ActionError(Exception):
@@ -90,7 +91,9 @@ class NangoAction:
         self._backend: Any = backend if backend is not None else _Unbound()
 
     async def proxy(self, *, endpoint: str, method: str = "GET", **options: Any) -> ProxyResponse:
-        result: ProxyResponse = await self._backend.proxy(endpoint=endpoint, method=method, **options)
+        result: ProxyResponse = await self._backend.proxy(
+            endpoint=endpoint, method=method, **options
+        )
         return result
 
     async def get(self, *, endpoint: str, **options: Any) -> ProxyResponse:
@@ -144,8 +147,8 @@ class NangoAction:
         url: str | None = await self._backend.get_webhook_url()
         return url
 
-    async def get_checkpoint(self) -> dict[str, str | int | float | bool] | None:
-        checkpoint: dict[str, str | int | float | bool] | None = await self._backend.get_checkpoint()
+    async def get_checkpoint(self) -> Checkpoint | None:
+        checkpoint: Checkpoint | None = await self._backend.get_checkpoint()
         return checkpoint
 
     async def save_checkpoint(self, checkpoint: Mapping[str, str | int | float | bool]) -> None:

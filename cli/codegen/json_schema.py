@@ -7,6 +7,7 @@ extra keys of a model are allowed (typed by `__string` where the model has one).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -66,8 +67,10 @@ def field_schema(item: ModelField) -> dict[str, Any]:
     if item.union:
         return _union(item.members)
     if item.array:
-        inner = _union(item.members) if isinstance(item.value, list) else field_schema(
-            replace(item, array=None)
+        inner = (
+            _union(item.members)
+            if isinstance(item.value, list)
+            else field_schema(replace(item, array=None))
         )
         return {"type": "array", "items": inner}
     if isinstance(item.value, list):
@@ -83,9 +86,12 @@ def field_schema(item: ModelField) -> dict[str, Any]:
 
 def _union(members: list[ModelField]) -> dict[str, Any]:
     schemas: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for member in members:
         schema = field_schema(member)
-        if schema != _NOTHING and schema not in schemas:
+        key = json.dumps(schema, sort_keys=True)
+        if schema != _NOTHING and key not in seen:
+            seen.add(key)
             schemas.append(schema)
     if not schemas:
         return dict(_NOTHING)

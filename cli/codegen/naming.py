@@ -8,7 +8,9 @@ import re
 _NOT_IDENT = re.compile(r"[^0-9a-zA-Z_]")
 
 # Names a generated module defines or imports itself; a model with one of these names is renamed.
-RESERVED_MODULE_NAMES = frozenset({"annotations", "_t", "_pd", "_ms", "__all__"})
+RESERVED_MODULE_NAMES = frozenset(
+    {"annotations", "_t", "_pd", "_ms", "_model", "__all__", "list", "dict", "float", "None"}
+)
 
 
 def python_identifier(name: str) -> str:

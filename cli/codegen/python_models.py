@@ -46,20 +46,29 @@ class _Module:
     blocks: list[str] = field(default_factory=list)
 
 
+def module_names(config: ParsedConfig) -> dict[str, str]:
+    """The Python name in `models.py` of every model (a class, or a type alias if anonymous)."""
+    taken = set(RESERVED_MODULE_NAMES)
+    names = {n: unique(class_name(n), taken) for n, m in config.models.items() if not m.is_anon}
+    names.update(
+        (n, unique(python_identifier(n), taken)) for n, m in config.models.items() if m.is_anon
+    )
+    return names
+
+
 def render_models(config: ParsedConfig, *, header: str, sdk_exports: list[str]) -> str:
     """The text of `models.py` for `config`."""
-    taken = set(RESERVED_MODULE_NAMES)
-    classes = {
-        name: unique(class_name(name), taken)
-        for name, model in config.models.items()
-        if not model.is_anon
-    }
+    all_names = module_names(config)
+    classes = {n: all_names[n] for n, m in config.models.items() if not m.is_anon}
+    taken = {*RESERVED_MODULE_NAMES, *all_names.values(), *sdk_exports}
     module = _Module(classes, taken, _reserved_field_names())
     for name, model in config.models.items():
         if not model.is_anon:
             module.blocks.append(_render_class(classes[name], model.fields, module))
-    aliases = [_render_alias(m, module) for m in config.models.values() if m.is_anon]
-    exports = [e for e in sdk_exports if e not in taken]
+    aliases = [
+        _render_alias(m, all_names[m.name], module) for m in config.models.values() if m.is_anon
+    ]
+    exports = [e for e in sdk_exports if e not in all_names.values()]
     names = [*classes.values(), *(a.split(":")[0] for a in aliases), *exports]
     parts = [header, _imports(exports), *module.blocks]
     if aliases:
@@ -100,7 +109,9 @@ def _render_class(name: str, fields: list[ModelField], module: _Module) -> str:
     for item in fields:
         if item.dynamic:
             extra = _type(replace(item, optional=None, dynamic=None), name, module)
-            lines.append(f"    __pydantic_extra__: dict[str, {extra.with_none()}] = _pd.Field(init=False)")
+            lines.append(
+                f"    __pydantic_extra__: dict[str, {extra.with_none()}] = _pd.Field(init=False)"
+            )
             continue
         lines.append("    " + _render_field(item, name, module, taken))
     if len(lines) == 1:
@@ -121,8 +132,10 @@ def _render_field(item: ModelField, owner: str, module: _Module, taken: set[str]
         annotation, default = kind.with_none(), ""
     if attr != item.name:
         alias = json.dumps(item.name, ensure_ascii=False)
-        default = f"_pd.Field(default={default}, alias={alias})" if default else (
-            f"_pd.Field(alias={alias})"
+        default = (
+            f"_pd.Field(default={default}, alias={alias})"
+            if default
+            else (f"_pd.Field(alias={alias})")
         )
     return f"{attr}: {annotation}" + (f" = {default}" if default else "")
 
@@ -172,7 +185,7 @@ def _is_literal_member(member: ModelField) -> bool:
     if member.array or member.model or isinstance(member.value, list) or member.value is None:
         return False
     if member.ts_type:
-        return isinstance(member.value, bool | int) 
+        return isinstance(member.value, bool | int)
     return isinstance(member.value, str)
 
 
@@ -209,9 +222,10 @@ def _nested_class(item: ModelField, owner: str, module: _Module) -> str:
     return name
 
 
-def _render_alias(model: Model, module: _Module) -> str:
-    name = unique(python_identifier(model.name), module.taken)
+def _render_alias(model: Model, name: str, module: _Module) -> str:
     first = model.fields[0] if model.fields else None
     kind = _type(first, name, module) if first else _Type("None", nullable=True)
-    text = kind.with_none() if not kind.may_be_absent or kind.text == "None" else f"{kind.text} | None"
+    text = (
+        kind.with_none() if not kind.may_be_absent or kind.text == "None" else f"{kind.text} | None"
+    )
     return f"{name}: _t.TypeAlias = {text}"

@@ -52,7 +52,9 @@ class IssueList:
 
     items: list[ConfigIssue] = field(default_factory=list)
 
-    def error(self, code: str, message: str, path: tuple[str, ...], hint: str | None = None) -> None:
+    def error(
+        self, code: str, message: str, path: tuple[str, ...], hint: str | None = None
+    ) -> None:
         self.items.append(ConfigIssue(code, message, path, "error", hint=hint))
 
     def warning(self, code: str, message: str, path: tuple[str, ...]) -> None:

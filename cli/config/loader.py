@@ -30,7 +30,9 @@ def load_config_text(text: str, file: Path | None = None) -> LoadedConfig:
     return check_document(parse_yaml(text, file))
 
 
-_NEEDED_KEYS = frozenset({"output", "returns", "input", "endpoint", "runs", "scopes", "description"})
+_NEEDED_KEYS = frozenset(
+    {"output", "returns", "input", "endpoint", "runs", "scopes", "description"}
+)
 
 
 def _blocks_parsing(path: tuple[str, ...], depth: int) -> bool:

@@ -40,7 +40,9 @@ class ModelField:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
-        out["value"] = [m.to_json() for m in self.value] if isinstance(self.value, list) else self.value
+        out["value"] = (
+            [m.to_json() for m in self.value] if isinstance(self.value, list) else self.value
+        )
         for key, flag in (
             ("tsType", self.ts_type),
             ("model", self.model),
@@ -163,7 +165,7 @@ class Integration:
     post_connection_scripts: list[Any] = field(default_factory=list)
 
     def on_event_script_names(self) -> list[str]:
-        """Every on-event script name, in order, without repeats (legacy post-connection included)."""
+        """Every on-event script name, in order, once (legacy post-connection ones included)."""
         names: list[str] = []
         for scripts in [*self.on_events.values(), self.post_connection_scripts]:
             names.extend(s for s in scripts if isinstance(s, str) and s not in names)

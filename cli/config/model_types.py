@@ -35,11 +35,12 @@ TYPE_ALIASES: dict[str, str] = {
 }
 
 _GENERIC_TYPES = (
-    "Object Array Function Date RegExp Map Set WeakMap WeakSet Promise Symbol Error "
-    "Record Partial Readonly Pick Omit Awaited Required Exclude Extract Uppercase Lowercase"
-).split()
-_MODEL_NAME = re.compile(r"^[a-zA-Z0-9_]+$")
-_LEADING_INT = re.compile(r"^\s*([+-]?)(\d+)")
+    *("Object", "Array", "Function", "Date", "RegExp", "Map", "Set", "WeakMap", "WeakSet"),
+    *("Promise", "Symbol", "Error", "Record", "Partial", "Readonly", "Pick", "Omit"),
+    *("Awaited", "Required", "Exclude", "Extract", "Uppercase", "Lowercase"),
+)
+_MODEL_NAME = re.compile(r"^[a-zA-Z0-9_]+\Z")
+_LEADING_INT = re.compile(r"^\s*([+-]?)([0-9]+)")
 
 TYPE_SYNTAX_HINT = (
     "Use the YAML type syntax: `string`, `number`, `boolean`, `date`, `object`, `Model`, "
@@ -80,7 +81,7 @@ class ModelsParser:
         self.report_warnings = True
 
     def parse_all(self) -> None:
-        for name, fields in self.raw.items():
+        for name in self.raw:
             if not is_valid_model_name(name):
                 self.issues.error(
                     "invalid_model_name",
@@ -97,7 +98,7 @@ class ModelsParser:
         return self.parsed.get(name) if isinstance(name, str) else None
 
     def parse_anonymous(self, name: str, key: str, value: Any, path: tuple[str, ...]) -> Model:
-        """Parse an input/output type expression that is not a model name into an anonymous model."""
+        """Parse an input/output type that is not a model name into an anonymous model."""
         fields = self.parse_fields({key: value}, {name: None}, path[:-1])
         return Model(name, fields, is_anon=True)
 
@@ -160,7 +161,11 @@ class ModelsParser:
         return list(parsed.values())
 
     def _extend(
-        self, value: Any, stack: dict[str, None], path: tuple[str, ...], parsed: dict[str, ModelField]
+        self,
+        value: Any,
+        stack: dict[str, None],
+        path: tuple[str, ...],
+        parsed: dict[str, ModelField],
     ) -> ModelField | None:
         parent = _js_last(list(stack))
         if not isinstance(value, str):
@@ -270,7 +275,9 @@ def referenced_models(parser: ModelsParser, name: str) -> list[str]:
     return list(found)
 
 
-def _collect_references(parser: ModelsParser, fields: list[ModelField], found: dict[str, None]) -> None:
+def _collect_references(
+    parser: ModelsParser, fields: list[ModelField], found: dict[str, None]
+) -> None:
     for item in fields:
         if item.model and isinstance(item.value, str) and item.value not in found:
             found[item.value] = None

@@ -80,9 +80,10 @@ class ConfigParser:
         self.issues = issues
         self.skip = skip
         self.models = ModelsParser(_mapping(raw.get("models")), issues)
+        self.version = determine_version(raw)
 
     def parse(self) -> ParsedConfig:
-        version = determine_version(self.raw)
+        version = self.version
         self.models.parse_all()
         self.models.report_warnings = False
         integrations: list[Integration] = []
@@ -100,7 +101,9 @@ class ConfigParser:
 
     # ----- output / input models
 
-    def _outputs(self, raw: Any, name: str, kind: str, integ: str, path: tuple[str, ...]) -> list[Model] | None:
+    def _outputs(
+        self, raw: Any, name: str, kind: str, integ: str, path: tuple[str, ...]
+    ) -> list[Model] | None:
         if not js_truthy(raw):
             return None
         models: list[Model] = []
@@ -113,7 +116,9 @@ class ConfigParser:
             models.append(model)
         return models
 
-    def _input(self, raw: Any, name: str, kind: str, integ: str, path: tuple[str, ...]) -> Model | None:
+    def _input(
+        self, raw: Any, name: str, kind: str, integ: str, path: tuple[str, ...]
+    ) -> Model | None:
         if not js_truthy(raw):
             return None
         model = self.models.get(raw)
@@ -152,7 +157,9 @@ class ConfigParser:
         integration.post_connection_scripts = list(post_connection)
         return integration
 
-    def _sync_v2(self, integ: str, name: str, spec: dict[str, Any], path: tuple[str, ...]) -> Sync | None:
+    def _sync_v2(
+        self, integ: str, name: str, spec: dict[str, Any], path: tuple[str, ...]
+    ) -> Sync | None:
         outputs = self._outputs(spec.get("output"), name, "sync", integ, (*path, "output"))
         if outputs is None:
             return None
@@ -209,7 +216,9 @@ class ConfigParser:
             return False
         return True
 
-    def _action_v2(self, integ: str, name: str, spec: dict[str, Any], path: tuple[str, ...]) -> Action:
+    def _action_v2(
+        self, integ: str, name: str, spec: dict[str, Any], path: tuple[str, ...]
+    ) -> Action:
         outputs = self._outputs(spec.get("output"), name, "action", integ, (*path, "output"))
         model_input = self._input(spec.get("input"), name, "action", integ, (*path, "input"))
         used = [m.name for m in outputs or []] + ([model_input.name] if model_input else [])
@@ -238,8 +247,14 @@ class ConfigParser:
             if spec.get("type") == "action":
                 output_names = [m.name for m in outputs] if outputs else None
                 integration.actions.append(
-                    Action(name, str(spec.get("description") or "").strip(), output_names, None,
-                           version=version, has_features=False)
+                    Action(
+                        name,
+                        str(spec.get("description") or "").strip(),
+                        output_names,
+                        None,
+                        version=version,
+                        has_features=False,
+                    )
                 )
             elif outputs is not None:
                 integration.syncs.append(self._sync_v1(name, spec, [m.name for m in outputs]))
@@ -265,39 +280,51 @@ class ConfigParser:
     def _check_integration(self, integration: Integration) -> None:
         endpoints: set[str] = set()
         used: set[str] = set()
-        base = ("integrations", integration.provider_config_key)
+        key = integration.provider_config_key
         for sync in integration.syncs:
-            path = (*base, "syncs", sync.name)
+            output_path = self._path(key, "syncs", sync.name, "output")
             sync_used: dict[str, None] = {}
             for output in sync.output:
                 if output in used:
-                    self._duplicate_model(output, (*path, "output"))
+                    self._duplicate_model(output, output_path)
                     continue
                 used.add(output)
                 sync_used.update(dict.fromkeys(referenced_models(self.models, output)))
-                self._check_sync_output(output, (*path, "output"))
-            self._register_input(sync.input, used, sync_used, (*path, "input"))
+                self._check_sync_output(output, output_path)
+            input_path = self._path(key, "syncs", sync.name, "input")
+            self._register_input(sync.input, used, sync_used, input_path)
+            endpoint_path = self._path(key, "syncs", sync.name, "endpoint")
             for endpoint in sync.endpoints:
-                self._check_endpoint(endpoint, endpoints, (*path, "endpoint"), split_field=False)
+                self._check_endpoint(endpoint, endpoints, endpoint_path, split_field=False)
             sync.used_models = list(sync_used)
         for action in integration.actions:
-            self._check_action(action, used, endpoints, (*base, "actions", action.name))
+            self._check_action(action, used, endpoints, key)
+
+    def _path(self, integration: str, section: str, name: str, key: str) -> tuple[str, ...]:
+        """Document path of a script's key (v1 has no sections and calls `output` `returns`)."""
+        if self.version == "v1":
+            return ("integrations", integration, name, "returns" if key == "output" else key)
+        return ("integrations", integration, section, name, key)
 
     def _check_action(
-        self, action: Action, used: set[str], endpoints: set[str], path: tuple[str, ...]
+        self, action: Action, used: set[str], endpoints: set[str], integration: str
     ) -> None:
         action_used: dict[str, None] = {}
+        output_path = self._path(integration, "actions", action.name, "output")
         for output in action.output or []:
             if output in action_used:
-                self._duplicate_model(output, (*path, "output"))
+                self._duplicate_model(output, output_path)
                 continue
             used.add(output)
             action_used.update(dict.fromkeys(referenced_models(self.models, output)))
-            self._literal_warning(output, (*path, "output"))
-        self._register_input(action.input, used, action_used, (*path, "input"))
-        if action.endpoint:
-            if not self._check_endpoint(action.endpoint, endpoints, (*path, "endpoint"), True):
-                return
+            self._literal_warning(output, output_path)
+        input_path = self._path(integration, "actions", action.name, "input")
+        self._register_input(action.input, used, action_used, input_path)
+        endpoint_path = self._path(integration, "actions", action.name, "endpoint")
+        if action.endpoint and not self._check_endpoint(
+            action.endpoint, endpoints, endpoint_path, True
+        ):
+            return
         action.used_models = list(action_used)
 
     def _register_input(
@@ -353,7 +380,8 @@ class ConfigParser:
         if text in seen:
             self.issues.error(
                 "duplicate_endpoint",
-                f'Endpoint "{text}" is used multiple times. Please make sure all endpoints are unique.',
+                f'Endpoint "{text}" is used multiple times. '
+                "Please make sure all endpoints are unique.",
                 path,
             )
             return False

@@ -15,12 +15,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from cli.config.issues import ConfigIssue
 
-_SCRIPT_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
-_VERSION = re.compile(r"^(\d+|\d+\.\d+\.\d+)$")
-_SYNC_ENDPOINT = re.compile(r"^(GET\s)?/[a-zA-Z0-9\-./_]+$")
-_ACTION_ENDPOINT = re.compile(r"^((GET|POST|PUT|PATCH|DELETE)\s)?/[a-zA-Z0-9\-:{}./_]+$")
-_ENDPOINT_PATH = re.compile(r"^/[a-zA-Z0-9\-:{}./_]+$")
-_GROUP = re.compile(r"^[a-zA-Z _-]{1,64}$")
+_SCRIPT_NAME = re.compile(r"^[a-zA-Z0-9_-]+\Z")
+_VERSION = re.compile(r"^(\d+|\d+\.\d+\.\d+)\Z", re.ASCII)
+_SYNC_ENDPOINT = re.compile(r"^(GET\s)?/[a-zA-Z0-9\-./_]+\Z", re.ASCII)
+_ACTION_ENDPOINT = re.compile(r"^((GET|POST|PUT|PATCH|DELETE)\s)?/[a-zA-Z0-9\-:{}./_]+\Z", re.ASCII)
+_ENDPOINT_PATH = re.compile(r"^/[a-zA-Z0-9\-:{}./_]+\Z")
+_GROUP = re.compile(r"^[a-zA-Z _-]{1,64}\Z")
 _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -46,7 +46,9 @@ def _check_version(value: int | str | None) -> int | str | None:
     return value
 
 
-def _check_endpoint_item(item: Any, string_pattern: re.Pattern[str], methods: tuple[str, ...]) -> None:
+def _check_endpoint_item(
+    item: Any, string_pattern: re.Pattern[str], methods: tuple[str, ...]
+) -> None:
     if isinstance(item, str):
         if not string_pattern.match(item):
             raise ValueError("bad endpoint")
@@ -120,7 +122,7 @@ class IntegrationSpec(_Spec):
 
 class NangoYamlV2(_Spec):
     integrations: dict[str, IntegrationSpec]
-    models: dict[str, dict[str, Any] | None] | None = None
+    models: dict[str, Any] | None = None
 
 
 class ScriptSpecV1(BaseModel):
@@ -144,7 +146,8 @@ _MESSAGES: dict[str, str] = {
     "sync_type": "sync_type must be either 'incremental' or 'full'.",
     "track_deletes": "track_deletes must be a boolean.",
     "auto_start": "auto_start must be a boolean.",
-    "version": 'version must be an integer, string or a semver string. Example: "10", "1.0.0", or 10',
+    "version": "version must be an integer, string or a semver string. "
+    'Example: "10", "1.0.0", or 10',
     "runs": 'runs must be a string and include the word "every".',
     "scopes": "scopes must be a string or an array of strings.",
     "output": "output must be a string or an array of strings.",
@@ -159,10 +162,22 @@ _MESSAGES: dict[str, str] = {
 _REQUIRED: dict[tuple[str, str], str] = {
     ("syncs", "endpoint"): "An endpoint property is required to specify how to retrieve the data "
     "from the sync.",
-    ("syncs", "output"): "An output property is required to specify what is the outcome of the sync.",
-    ("syncs", "runs"): 'A runs property is required to say how often the sync runs, e.g. "every hour".',
-    ("actions", "endpoint"): "An endpoint property is required to specify how to trigger the action.",
-    ("", "integrations"): "Invalid file format, you should have at least an `integrations` property "
+    (
+        "syncs",
+        "output",
+    ): "An output property is required to specify what is the outcome of the sync.",
+    (
+        "syncs",
+        "runs",
+    ): 'A runs property is required to say how often the sync runs, e.g. "every hour".',
+    (
+        "actions",
+        "endpoint",
+    ): "An endpoint property is required to specify how to trigger the action.",
+    (
+        "",
+        "integrations",
+    ): "Invalid file format, you should have at least an `integrations` property "
     "at the root level.",
 }
 _ENDPOINT_MESSAGES = {
@@ -175,6 +190,8 @@ _INPUT_MESSAGES = {
     "syncs": "input must be a string and should define any required metadata for the sync.",
     "actions": "input must be a string and should define any required input for the action.",
 }
+
+
 def _field_path(loc: tuple[str | int, ...], version: str) -> tuple[str, ...]:
     """Cut a pydantic location at the key the error is about (drops union-member noise)."""
     parts = tuple(str(p) for p in loc)
@@ -229,13 +246,16 @@ def _issue_for(error: Any, version: str) -> ConfigIssue:
         message = _REQUIRED.get((section, key)) or _REQUIRED.get(("", key))
         return ConfigIssue("missing_property", message or f'"{key}" is required', path)
     if key == "endpoint":
-        return ConfigIssue("invalid_endpoint", _ENDPOINT_MESSAGES.get(section, "bad endpoint"), path)
+        return ConfigIssue(
+            "invalid_endpoint", _ENDPOINT_MESSAGES.get(section, "bad endpoint"), path
+        )
     if key == "input":
-        return ConfigIssue("invalid_type", _INPUT_MESSAGES.get(section, "input must be a string."), path)
+        return ConfigIssue(
+            "invalid_type", _INPUT_MESSAGES.get(section, "input must be a string."), path
+        )
     if key in _MESSAGES:
         return ConfigIssue("invalid_type", _MESSAGES[key], path)
     return ConfigIssue("invalid_type", f"{' > '.join(path)} must be a mapping", path)
-
 
 
 def check_structure(raw: Any, version: str) -> list[ConfigIssue]:
@@ -271,12 +291,17 @@ def _script_name_issues(raw: dict[str, Any], version: str) -> list[ConfigIssue]:
         ]
         for section, name in names:
             if not _SCRIPT_NAME.match(name):
-                path = ("integrations", key, section, name) if version == "v2" else (
-                    "integrations", key, name)
-                found.append(ConfigIssue(
-                    "invalid_script_name",
-                    f'Script name "{name}" may only contain letters, digits, "_" and "-"',
-                    path,
-                    hint="Rename it; the script file takes the same name.",
-                ))
+                path = (
+                    ("integrations", key, section, name)
+                    if version == "v2"
+                    else ("integrations", key, name)
+                )
+                found.append(
+                    ConfigIssue(
+                        "invalid_script_name",
+                        f'Script name "{name}" may only contain letters, digits, "_" and "-"',
+                        path,
+                        hint="Rename it; the script file takes the same name.",
+                    )
+                )
     return found

@@ -22,10 +22,10 @@ PathKey: TypeAlias = tuple[str | int, ...]
 _NULLS = frozenset({"~", "null", "Null", "NULL", ""})
 _TRUES = frozenset({"true", "True", "TRUE"})
 _FALSES = frozenset({"false", "False", "FALSE"})
-_INT = re.compile(r"^[-+]?(?:0b[01]+|0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)$")
+_INT = re.compile(r"^[-+]?(?:0b[01]+|0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)\Z")
 _FLOAT = re.compile(
     r"^(?:[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
 )
 _MERGE_KEY = "<<"
 
@@ -39,7 +39,7 @@ class YamlDocument:
     file: Path | None = None
 
     def locate(self, path: tuple[str | int, ...]) -> tuple[int | None, int | None]:
-        """Position of the deepest existing prefix of `path` (a missing key points at its parent)."""
+        """Position of the deepest existing prefix of `path` (a missing key: its parent's)."""
         for end in range(len(path), -1, -1):
             found = self.positions.get(tuple(path[:end]))
             if found:
@@ -110,7 +110,9 @@ def js_key(value: Any) -> str:
 
 
 def _is_array_index(key: str) -> bool:
-    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    return (
+        key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
 
 
 def js_ordered(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +140,7 @@ class _Builder:
         try:
             if isinstance(node, yaml.SequenceNode):
                 return self._sequence(node, path)
+            assert isinstance(node, yaml.MappingNode)
             return self._mapping(node, path)
         finally:
             self._active.discard(id(node))

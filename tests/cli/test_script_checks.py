@@ -264,7 +264,9 @@ def test_call_used_as_iterable_of_comprehension_inside_gather_is_reported() -> N
 
 
 def test_nested_helper_receiving_nango_is_checked() -> None:
-    source = VALID_SYNC + '\nasync def helper(client, page):\n    client.post(endpoint="/x")\n'
+    source = VALID_SYNC + (
+        '\nasync def helper(client: NangoSync, page):\n    client.post(endpoint="/x")\n'
+    )
     issues = check(source)
     assert [(i.code, i.line) for i in issues] == [("missing_await", 10)]
     assert "client.post()" in issues[0].message
@@ -272,11 +274,16 @@ def test_nested_helper_receiving_nango_is_checked() -> None:
 
 def test_inner_function_receiving_nango_is_checked() -> None:
     body = """\
-    async def save(n):
+    async def save(n: NangoSync):
         n.batch_save([], "GithubIssue")
     await save(nango)
     """
     assert codes(sync_with(body)) == ["missing_await"]
+
+
+def test_unannotated_helper_parameter_is_not_assumed_to_be_nango() -> None:
+    source = VALID_SYNC + '\nasync def helper(client, page):\n    client.post(endpoint="/x")\n'
+    assert codes(source) == []
 
 
 def test_self_is_not_treated_as_nango() -> None:

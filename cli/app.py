@@ -1,0 +1,59 @@
+"""The `nango` command line. Command modules import their heavy dependencies lazily."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from cli.commands.compile import compile as compile_command
+from cli.commands.generate import generate as generate_command
+from cli.commands.init import init as init_command
+from cli.commands.version import version as version_command
+
+app = typer.Typer(
+    name="nango",
+    help="Build, test and deploy API integration scripts (syncs and actions) in Python.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("init")(init_command)
+app.command("generate")(generate_command)
+app.command("compile")(compile_command)
+app.command("version")(version_command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from runtime import __version__
+
+        typer.echo(f"Nango CLI version: {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Build, test and deploy API integration scripts (syncs and actions) in Python."""
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The one place that turns outcomes into exit codes, and adds the global options.
+
+`@command(failure=ExitCode.X)` wraps a command function: it adds `--debug`, `--no-interactive`
+and `--auto-confirm`, loads `.env`, runs the command, and maps what it raises to a message on
+stderr and an exit code. No traceback for expected errors; one with `--debug` for the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from cli import settings
+from cli.exit_codes import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_GLOBAL_PARAMETERS = [
+    inspect.Parameter(
+        "debug",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--debug", help="Show debug output and tracebacks.")
+        ],
+    ),
+    inspect.Parameter(
+        "no_interactive",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--no-interactive", help="Never prompt (also when CI is set).")
+        ],
+    ),
+    inspect.Parameter(
+        "auto_confirm",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--auto-confirm", help="Answer yes to confirmation prompts.")
+        ],
+    ),
+]
+_GLOBAL_NAMES = {p.name for p in _GLOBAL_PARAMETERS}
+
+
+def command(*, failure: ExitCode = ExitCode.FAILURE) -> Callable[[F], F]:
+    """Decorate a command body; `failure` is its exit code for any error."""
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name not in _GLOBAL_NAMES]
+        shared = [p for p in _GLOBAL_PARAMETERS if p.name not in signature.parameters]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            options = {name: kwargs.pop(name, False) for name in _GLOBAL_NAMES}
+            for name in _GLOBAL_NAMES & set(signature.parameters):
+                kwargs[name] = options[name]
+            settings.apply(**options)
+            load_dotenv(Path.cwd() / ".env")
+            return run_guarded(lambda: fn(*args, **kwargs), failure)
+
+        wrapper.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in shared}}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
+    from cli import output
+    from runtime.errors import UserError
+
+    try:
+        return body()
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except UserError as exc:
+        render_user_error(exc)
+        raise typer.Exit(failure) from None
+    except Exception as exc:
+        if settings.current.debug:
+            output.stderr().print_exception()
+        else:
+            output.error(f"unexpected error: {type(exc).__name__}: {exc}", "Rerun with --debug.")
+        raise typer.Exit(failure) from None
+
+
+def render_user_error(exc: Exception) -> None:
+    from cli import output
+    from cli.compiler import CompileError
+    from cli.config.issues import ConfigError
+    from runtime.errors import UserError
+
+    if isinstance(exc, ConfigError):
+        output.config_issues(exc.issues)
+        output.error(exc.message)
+    elif isinstance(exc, CompileError):
+        output.script_issues(exc.result.issues, exc.result.generated.project.root)
+        output.error(exc.message)
+    elif isinstance(exc, UserError):
+        output.error(exc.message, exc.hint)
+
+
+def load_dotenv(path: Path) -> None:
+    """Set `KEY=value` lines of `.env` that are not already in the environment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        os.environ.setdefault(key.strip(), value)

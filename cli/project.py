@@ -1,0 +1,94 @@
+"""Where things are in a user's integration project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cli.config.model import Action, ParsedConfig, Sync
+from runtime.errors import UserError
+
+CONFIG_FILE = "nango.yaml"
+ScriptKind = Literal["sync", "action", "on-event"]
+KIND_FOLDERS: dict[ScriptKind, str] = {
+    "sync": "syncs",
+    "action": "actions",
+    "on-event": "on-events",
+}
+
+
+class NotAProjectError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def models_file(self) -> Path:
+        return self.root / "models.py"
+
+    @property
+    def schema_file(self) -> Path:
+        return self.root / ".nango" / "schema.json"
+
+    @property
+    def nango_json_file(self) -> Path:
+        return self.root / ".nango" / "nango.json"
+
+    def script_path(self, integration: str, kind: ScriptKind, name: str) -> Path:
+        return self.root / integration / KIND_FOLDERS[kind] / f"{name}.py"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class ScriptRef:
+    """One script nango.yaml declares, and where its file belongs."""
+
+    integration: str
+    kind: ScriptKind
+    name: str
+    path: Path
+    sync: Sync | None = None
+    action: Action | None = None
+
+
+def find_project(start: Path) -> Project:
+    """The project containing `start`: the nearest folder upwards that holds a nango.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return Project(folder)
+    raise NotAProjectError(
+        f"Not inside a Nango project: no {CONFIG_FILE} in {start} or any folder above it",
+        hint="Run `nango init` to create a project, or cd into one.",
+    )
+
+
+def declared_scripts(project: Project, config: ParsedConfig) -> list[ScriptRef]:
+    """Every sync, action and on-event script of the config, in file order."""
+    refs: list[ScriptRef] = []
+    for integration in config.integrations:
+        key = integration.provider_config_key
+        for sync in integration.syncs:
+            path = project.script_path(key, "sync", sync.name)
+            refs.append(ScriptRef(key, "sync", sync.name, path, sync=sync))
+        for action in integration.actions:
+            path = project.script_path(key, "action", action.name)
+            refs.append(ScriptRef(key, "action", action.name, path, action=action))
+        for name in integration.on_event_script_names():
+            refs.append(
+                ScriptRef(key, "on-event", name, project.script_path(key, "on-event", name))
+            )
+    return refs

@@ -1,0 +1,49 @@
+"""Real-world nango.yaml files, parsed by us and by Nango's own parser.
+
+Each folder of the shared corpus holds a `nango.yaml` and `official.json`, the output of
+`@nangohq/nango-yaml` 0.71.10 on it (`{ok, errors, warnings, parsed, jsonSchema}`). Our parsed
+config must be the same JSON, with the same warnings (compared by code and message, since our
+paths are document paths), and no errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.config.loader import load_config
+
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "nango-yaml"
+FOLDERS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
+MISSING = f"the shared corpus is not next to the project (looked for {CORPUS})"
+
+
+def official(folder: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((CORPUS / folder / "official.json").read_text("utf-8"))
+    return result
+
+
+if not FOLDERS:
+
+    def test_corpus_is_present() -> None:
+        pytest.skip(MISSING)
+
+else:
+
+    @pytest.mark.parametrize("folder", FOLDERS, ids=FOLDERS)
+    def test_corpus_matches_nango(folder: str) -> None:
+        expected = official(folder)
+        assert expected["ok"], "the corpus only holds files Nango accepts"
+        loaded = load_config(CORPUS / folder / "nango.yaml")
+        parsed = loaded.parsed.to_json()
+        assert parsed == expected["parsed"]
+        # Generated code follows the model order, so it must match too.
+        assert list(parsed["models"]) == list(expected["parsed"]["models"])
+        ours = Counter((w.code, w.message) for w in loaded.warnings)
+        theirs = Counter((w["code"], w["message"]) for w in expected["warnings"])
+        assert ours == theirs
+        assert all(w.severity == "warning" for w in loaded.warnings)
