@@ -16,6 +16,11 @@ app = typer.Typer(
     name="nango",
     help="Build, test and deploy API integration scripts (syncs and actions) in Python.",
     no_args_is_help=True,
+    epilog=(
+        "\b\nExamples:\n  nango init demo && cd demo\n  nango generate\n  nango compile\n\n"
+        "Global options (after the command): --debug, --no-interactive, --auto-confirm.\n"
+        "Run `nango COMMAND --help` for a command's options."
+    ),
     rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -8,20 +8,18 @@ are kept, and an optional field that was absent stays absent when the model is d
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Self, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    ModelWrapValidatorHandler,
     Strict,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
-    model_validator,
 )
 
 Str: TypeAlias = StrictStr
@@ -84,36 +82,6 @@ class NangoModel(BaseModel):
         serialize_by_alias=True,
         protected_namespaces=(),
     )
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_extra_keys_apart(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        """An extra key spelled like a field's attribute name (`first_name` beside the field
-        `first-name`) is an extra key: it must not mark that field as set."""
-        model = handler(data)
-        extra = model.__pydantic_extra__
-        if extra and isinstance(data, dict):
-            for name, info in type(model).model_fields.items():
-                if info.alias and info.alias != name and name in extra and info.alias not in data:
-                    model.__pydantic_fields_set__.discard(name)
-        return model
-
-    @classmethod
-    def model_validate(cls, obj: Any, **options: Any) -> Self:
-        """Validate a record by its original (YAML) field names only.
-
-        Python attribute names (`first_name` for `first-name`) are accepted by the constructor,
-        but in a record they are keys of their own, kept as they are.
-        """
-        options.setdefault("by_alias", True)
-        options.setdefault("by_name", False)
-        return super().model_validate(obj, **options)
-
-    @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
-        options.setdefault("by_alias", True)
-        options.setdefault("by_name", False)
-        return super().model_validate_json(json_data, **options)
 
     def to_record(self) -> dict[str, Any]:
         """The record as the script built it: original names, unset optional fields left out."""

@@ -39,6 +39,16 @@ class HttpError(Exception):
         self.url = url
 
 
+class NetworkError(Exception):
+    """A proxied request never got an answer (connection, DNS, timeout...) after any retries."""
+
+    def __init__(self, message: str, *, url: str, attempts: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+        self.attempts = attempts
+
+
 @dataclass
 class ProxyResponse:
     """What `proxy` and the verb helpers return."""

@@ -9,7 +9,7 @@ _NOT_IDENT = re.compile(r"[^0-9a-zA-Z_]")
 
 # Names a generated module defines or imports itself; a model with one of these names is renamed.
 RESERVED_MODULE_NAMES = frozenset(
-    {"annotations", "_t", "_pd", "_ms", "_model", "__all__", "list", "dict", "float", "None"}
+    {"annotations", "_b", "_t", "_pd", "_ms", "_model", "__all__", "NANGO_MODELS"}
 )
 
 
@@ -23,6 +23,16 @@ def python_identifier(name: str) -> str:
     if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
         ident = f"{ident}_"
     return ident
+
+
+def attribute_name(field_name: str) -> str:
+    """The attribute of a field: the name itself, or, when that is not usable, a Python name
+    ending with `_` (`first-name` -> `first_name_`, `class` -> `class_`), so that it cannot be
+    mistaken for another key of the same record."""
+    ident = python_identifier(field_name)
+    if ident == field_name:
+        return ident
+    return ident if ident.endswith("_") else f"{ident}_"
 
 
 def unique(name: str, taken: set[str]) -> str:

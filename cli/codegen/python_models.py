@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from cli.codegen.naming import RESERVED_MODULE_NAMES, class_name, pascal, python_identifier, unique
+from cli.codegen.naming import (
+    RESERVED_MODULE_NAMES,
+    attribute_name,
+    class_name,
+    pascal,
+    python_identifier,
+    unique,
+)
 from cli.config.model import Model, ModelField, ParsedConfig, Scalar
 
 SCALAR_TYPES: dict[str, str] = {
@@ -20,8 +27,8 @@ SCALAR_TYPES: dict[str, str] = {
     "bigint": "_ms.Int",
     "Date": "_ms.DateValue",
     "any": "_t.Any",
-    "Record<string, any>": "dict[str, _t.Any]",
-    "any[]": "list[_t.Any]",
+    "Record<string, any>": "_b.dict[_b.str, _t.Any]",
+    "any[]": "_b.list[_t.Any]",
 }
 ABSENT_TYPES = frozenset({"undefined", "void", "never"})
 
@@ -69,13 +76,18 @@ def render_models(config: ParsedConfig, *, header: str, sdk_exports: list[str]) 
         _render_alias(m, all_names[m.name], module) for m in config.models.values() if m.is_anon
     ]
     exports = [e for e in sdk_exports if e not in all_names.values()]
-    names = [*classes.values(), *(a.split(":")[0] for a in aliases), *exports]
+    names = [*classes.values(), *(a.split(":")[0] for a in aliases), *exports, "NANGO_MODELS"]
     parts = [header, _imports(exports), *module.blocks]
     if aliases:
         parts.append("\n".join(aliases) + "\n")
     if classes:
         listing = ", ".join(classes.values())
         parts.append(f"for _model in ({listing},):\n    _model.model_rebuild()\n")
+    registry = "".join(f"    {json.dumps(m)}: {all_names[m]},\n" for m in config.models)
+    parts.append(
+        "# Every model by its nango.yaml name, for the runtime.\n"
+        f"NANGO_MODELS: _b.dict[_b.str, _b.object] = {{\n{registry}}}\n"
+    )
     parts.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
     return "\n\n\n".join(parts)
 
@@ -90,6 +102,7 @@ def _imports(exports: list[str]) -> str:
     lines = [
         "from __future__ import annotations",
         "",
+        "import builtins as _b",
         "import typing as _t",
         "",
         "import pydantic as _pd",
@@ -109,9 +122,8 @@ def _render_class(name: str, fields: list[ModelField], module: _Module) -> str:
     for item in fields:
         if item.dynamic:
             extra = _type(replace(item, optional=None, dynamic=None), name, module)
-            lines.append(
-                f"    __pydantic_extra__: dict[str, {extra.with_none()}] = _pd.Field(init=False)"
-            )
+            extra_type = f"_b.dict[_b.str, {extra.with_none()}]"
+            lines.append(f"    __pydantic_extra__: {extra_type} = _pd.Field(init=False)")
             continue
         lines.append("    " + _render_field(item, name, module, taken))
     if len(lines) == 1:
@@ -120,7 +132,7 @@ def _render_class(name: str, fields: list[ModelField], module: _Module) -> str:
 
 
 def _render_field(item: ModelField, owner: str, module: _Module, taken: set[str]) -> str:
-    attr = unique(python_identifier(item.name), taken)
+    attr = unique(attribute_name(item.name), taken)
     kind = _type(item, owner, module)
     optional = bool(item.optional) or kind.may_be_absent
     if optional and kind.nullable:
@@ -148,7 +160,7 @@ def _type(item: ModelField, owner: str, module: _Module) -> _Type:
             inner = _union(item.members, owner, item.name, module)
         else:
             inner = _type(replace(item, array=None), owner, module)
-        return _Type(f"list[{inner.with_none()}]")
+        return _Type(f"_b.list[{inner.with_none()}]")
     if isinstance(item.value, list):
         return _Type(_nested_class(item, owner, module))
     if item.model and isinstance(item.value, str):
@@ -168,7 +180,7 @@ def _scalar(value: Scalar, is_ts_type: bool) -> _Type:
 
 def _literal(values: list[Scalar]) -> str:
     if len(values) == 1 and isinstance(values[0], float):
-        return f"_t.Annotated[float, _ms.Exact({values[0]!r})]"
+        return f"_t.Annotated[_b.float, _ms.Exact({values[0]!r})]"
     rendered = ", ".join(_python_literal(v) for v in values)
     if all(isinstance(v, str) for v in values):
         return f"_t.Literal[{rendered}]"

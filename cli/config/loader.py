@@ -40,6 +40,26 @@ def _blocks_parsing(path: tuple[str, ...], depth: int) -> bool:
     return len(path) == depth or (len(path) > depth and path[depth] in _NEEDED_KEYS)
 
 
+def duplicate_script_names(parsed: ParsedConfig) -> list[ConfigIssue]:
+    """A sync and an action of one integration may not share a name (Nango refuses it too)."""
+    found: list[ConfigIssue] = []
+    for integration in parsed.integrations:
+        syncs = {s.name for s in integration.syncs}
+        for action in integration.actions:
+            if action.name in syncs:
+                found.append(
+                    ConfigIssue(
+                        "duplicate_script_name",
+                        f'The name "{action.name}" is used by a sync and an action of '
+                        f'"{integration.provider_config_key}". All sync and action names must be '
+                        "unique.",
+                        ("integrations", integration.provider_config_key, "actions", action.name),
+                        hint="Rename the action or the sync.",
+                    )
+                )
+    return found
+
+
 def check_document(document: YamlDocument) -> LoadedConfig:
     raw = document.data
     version = determine_version(raw)
@@ -50,6 +70,7 @@ def check_document(document: YamlDocument) -> LoadedConfig:
     skip = {i.path[:depth] for i in structural if _blocks_parsing(i.path, depth)}
     issues = IssueList(list(structural))
     parsed = ConfigParser(raw, issues, skip).parse()
+    issues.items.extend(duplicate_script_names(parsed))
     placed = [document.place(issue) for issue in issues.items]
     placed.sort(key=lambda i: (i.severity != "error", i.line or 0, i.column or 0))
     if any(i.severity == "error" for i in placed):

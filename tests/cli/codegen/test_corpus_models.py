@@ -10,9 +10,7 @@ field left out, a value of the wrong JSON type) must be rejected by both.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,15 +20,18 @@ import pytest
 from jsonschema import Draft7Validator
 
 from cli.codegen.json_schema import render_json_schema
-from cli.codegen.naming import class_name, python_identifier
-from cli.codegen.python_models import render_models
+from cli.codegen.naming import python_identifier
+from cli.codegen.python_models import module_names, render_models
 from cli.config.loader import load_config
 from cli.config.model import Model, ModelField, ParsedConfig
 from runtime.sdk import PUBLIC_TYPES
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "nango-yaml"
-FOLDERS = sorted(p.name for p in CORPUS.iterdir() if (p / "nango.yaml").is_file()) if CORPUS.is_dir() else []
+FOLDERS = (
+    sorted(p.name for p in CORPUS.iterdir() if (p / "nango.yaml").is_file())
+    if CORPUS.is_dir()
+    else []
+)
 SKIP_REASON = f"shared nango.yaml corpus not found at {CORPUS}"
 
 ABSENT_TYPES = frozenset({"undefined", "void", "never"})
@@ -48,7 +49,8 @@ class _Absent:
 ABSENT = _Absent()
 
 # JSON kinds, to find a value of a wrong type for a field.
-STRING, INT, FLOAT, BOOL, NULL, OBJECT, ARRAY = "string int float bool null object array".split()
+STRING, INT, FLOAT, BOOL = "string", "int", "float", "bool"
+NULL, OBJECT, ARRAY = "null", "object", "array"
 ALL_KINDS = frozenset({STRING, INT, FLOAT, BOOL, NULL, OBJECT, ARRAY})
 WRONG_VALUES: list[tuple[str, Any]] = [
     (NULL, None),
@@ -68,6 +70,26 @@ TS_KINDS: dict[str, frozenset[str]] = {
     "any": ALL_KINDS,
     "Record<string, any>": frozenset({OBJECT}),
     "any[]": frozenset({ARRAY}),
+}
+
+
+# Example values of the YAML types, by type name (`value` of a `tsType` field).
+SCALARS: dict[str, Any] = {
+    "string": "text",
+    "number": 18,
+    "bigint": 7,
+    "boolean": True,
+    "Date": "2024-01-02T03:04:05Z",
+    "any": {"any": [1, "x", None]},
+    "Record<string, any>": {"k": {"v": 1}},
+    "any[]": [1, "two", None],
+}
+FULL_SCALARS: dict[str, Any] = {
+    **SCALARS,
+    "string": "more text",
+    "number": 1.5,
+    "boolean": False,
+    "Date": "2024-01-02T03:04:05.678+02:00",
 }
 
 
@@ -166,16 +188,7 @@ class Examples:
         if item.ts_type and isinstance(value, str):
             if value in ABSENT_TYPES:
                 return ABSENT
-            return {
-                "string": "text" if not self.full else "more text",
-                "number": 18 if not self.full else 1.5,
-                "bigint": 7,
-                "boolean": True if not self.full else False,
-                "Date": "2024-01-02T03:04:05Z" if not self.full else "2024-01-02T03:04:05.678+02:00",
-                "any": {"any": [1, "x", None]},
-                "Record<string, any>": {"k": {"v": 1}},
-                "any[]": [1, "two", None],
-            }[value]
+            return (FULL_SCALARS if self.full else SCALARS)[value]
         return value  # a literal: string, number, boolean or null
 
 
@@ -204,8 +217,6 @@ def kinds(item: ModelField) -> frozenset[str]:
 def wrong_value(item: ModelField) -> tuple[bool, Any]:
     """A value of a JSON kind the field's type never accepts, if there is one."""
     accepted = kinds(item)
-    if not _may_be_absent(item) or NULL in accepted:
-        pass
     for kind, value in WRONG_VALUES:
         if kind not in accepted:
             return True, value
@@ -254,61 +265,48 @@ class Generated:
 
 
 @pytest.fixture(scope="module")
-def corpus_generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Generated]:
-    from conftest import import_generated
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, import_models: Any
+) -> Callable[[str], Generated]:
+    """Render, import and describe a corpus folder's models once per module."""
+    cache: dict[str, Generated] = {}
 
-    return {"_import": import_generated, "_tmp": tmp_path_factory}  # type: ignore[dict-item]
+    def get(folder: str) -> Generated:
+        if folder not in cache:
+            parsed = load_config(CORPUS / folder / "nango.yaml").parsed
+            text = render_models(parsed, header=f"# models of {folder}", sdk_exports=PUBLIC_TYPES)
+            module = import_models(text, tmp_path_factory.mktemp(f"corpus-{folder}"))
+            schema = render_json_schema(parsed, comment=f"corpus {folder}")
+            cache[folder] = Generated(parsed, text, module, schema)
+        return cache[folder]
 
-
-_CACHE: dict[str, Generated] = {}
-
-
-def _generated(folder: str, tmp_path_factory: pytest.TempPathFactory) -> Generated:
-    if folder not in _CACHE:
-        parsed = load_config(CORPUS / folder / "nango.yaml").parsed
-        text = render_models(parsed, header=f"# models of {folder}", sdk_exports=PUBLIC_TYPES)
-        module = _import(text, tmp_path_factory.mktemp(f"corpus-{folder}"))
-        schema = render_json_schema(parsed, comment=f"corpus {folder}")
-        _CACHE[folder] = Generated(parsed, text, module, schema)
-    return _CACHE[folder]
-
-
-def _import(text: str, folder: Path) -> Any:
-    import importlib.util
-
-    folder.mkdir(parents=True, exist_ok=True)
-    file = folder / "models.py"
-    file.write_text(text, encoding="utf-8")
-    name = f"_codegen_corpus_{folder.name.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return get
 
 
-def _adapter(gen: Generated, model: Model) -> pydantic.TypeAdapter[Any]:
-    if model.is_anon:
-        alias = getattr(gen.module, python_identifier(model.name))
-        return pydantic.TypeAdapter(alias)
-    cls = getattr(gen.module, class_name(model.name))
-    assert isinstance(cls, type) and issubclass(cls, pydantic.BaseModel), model.name
-    return pydantic.TypeAdapter(cls)
+class _Checker:
+    """Validates one model as scripts do: `Model.model_validate`, or a TypeAdapter of an alias."""
 
+    def __init__(self, gen: Generated, model: Model) -> None:
+        found = getattr(gen.module, module_names(gen.parsed)[model.name])
+        if not model.is_anon:
+            assert isinstance(found, type) and issubclass(found, pydantic.BaseModel), model.name
+        self.cls = None if model.is_anon else found
+        self.adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(found)
 
-def _validator(gen: Generated, model: Model) -> Draft7Validator:
-    from conftest import schema_validator
+    def validate(self, record: Any) -> Any:
+        if self.cls is not None:
+            return self.cls.model_validate(record)
+        return self.adapter.validate_python(record)
 
-    return schema_validator(gen.schema, model.name)
+    def accepts(self, record: Any) -> bool:
+        try:
+            self.validate(record)
+        except pydantic.ValidationError:
+            return False
+        return True
 
-
-def _accepts(adapter: pydantic.TypeAdapter[Any], record: Any) -> bool:
-    try:
-        adapter.validate_python(record)
-    except pydantic.ValidationError:
-        return False
-    return True
+    def round_trip(self, record: Any) -> Any:
+        return self.adapter.dump_python(self.validate(record), by_alias=True, exclude_unset=True)
 
 
 needs_corpus = pytest.mark.skipif(not FOLDERS, reason=SKIP_REASON)
@@ -316,15 +314,15 @@ needs_corpus = pytest.mark.skipif(not FOLDERS, reason=SKIP_REASON)
 
 @needs_corpus
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_corpus_models(folder: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    gen = _generated(folder, tmp_path_factory)
+def test_corpus_models(folder: str, corpus: Any, validator_for: Any) -> None:
+    gen = corpus(folder)
     Draft7Validator.check_schema(gen.schema)
     assert set(gen.schema["definitions"]) == set(gen.parsed.models)
     problems: list[str] = []
     checked = 0
     for model in gen.parsed.models.values():
-        adapter = _adapter(gen, model)
-        validator = _validator(gen, model)
+        checker = _Checker(gen, model)
+        validator = validator_for(gen.schema, model.name)
         records = []
         for full in (False, True):
             try:
@@ -334,12 +332,10 @@ def test_corpus_models(folder: str, tmp_path_factory: pytest.TempPathFactory) ->
         for record in records:
             checked += 1
             shown = json.dumps(record)[:300]
-            if not _accepts(adapter, record):
+            if not checker.accepts(record):
                 problems.append(f"{model.name}: pydantic rejects {shown}")
                 continue
-            dumped = adapter.dump_python(
-                adapter.validate_python(record), by_alias=True, exclude_unset=True
-            )
+            dumped = checker.round_trip(record)
             if _canonical(dumped) != _canonical(record):
                 problems.append(f"{model.name}: dump changed {shown} into {dumped!r:.300}")
             errors = [e.message for e in validator.iter_errors(record)]
@@ -349,7 +345,7 @@ def test_corpus_models(folder: str, tmp_path_factory: pytest.TempPathFactory) ->
             continue
         for label, bad in negatives(model, records[0]):
             checked += 1
-            if _accepts(adapter, bad):
+            if checker.accepts(bad):
                 problems.append(f"{model.name}: pydantic accepts the negative example ({label})")
             if validator.is_valid(bad):
                 problems.append(f"{model.name}: schema accepts the negative example ({label})")
@@ -372,30 +368,9 @@ def test_corpus_models_are_deterministic(folder: str) -> None:
 @pytest.mark.slow
 @needs_corpus
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_corpus_models_pass_mypy_strict(folder: str, tmp_path: Path) -> None:
+def test_corpus_models_pass_mypy_strict(folder: str, tmp_path: Path, run_mypy: Any) -> None:
+    """mypy --strict (MYPYPATH = repo root) on each corpus models.py, in a folder of its own."""
     parsed = load_config(CORPUS / folder / "nango.yaml").parsed
-    (tmp_path / "models.py").write_text(
-        render_models(parsed, header=f"# models of {folder}", sdk_exports=PUBLIC_TYPES),
-        encoding="utf-8",
-    )
-    env = {**os.environ, "MYPYPATH": str(REPO_ROOT)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--config-file",
-            os.devnull,
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "models.py",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    text = render_models(parsed, header=f"# models of {folder}", sdk_exports=PUBLIC_TYPES)
+    result = run_mypy(text, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import keyword
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -28,6 +29,10 @@ integrations:
         input: string | number
         output: Record
         endpoint: POST /records
+      add-people:
+        input: Person[]
+        output: Person | null
+        endpoint: POST /people
 models:
   Record:
     id: string
@@ -49,6 +54,12 @@ models:
     id: string
     first-name?: string
     $ref?: string
+  Both:
+    first-name?: string
+    first_name?: string
+  Team:
+    id: string
+    lead: Person
   Counters:
     id: string
     __string: number
@@ -240,7 +251,7 @@ def test_odd_names_construct_by_attribute_name(gen: Any) -> None:
 
 def test_readable_attribute_names(gen: Any) -> None:
     attrs = _attributes(gen.cls("Names"))
-    assert attrs["first-name"] == "first_name"
+    assert attrs["first-name"] == "first_name_"
     assert attrs["class"] == "class_"
     assert attrs["from"] == "from_"
 
@@ -283,6 +294,43 @@ def test_both_original_and_attribute_keys_are_kept(gen: Any) -> None:
     cls = gen.cls("Person")
     record = {"id": "1", "first-name": "Ada", "first_name": "Lovelace"}
     assert cls.model_validate(record).to_record() == record
+
+
+def test_odd_names_with_attribute_names_in_the_record_too(gen: Any) -> None:
+    cls = gen.cls("Both")
+    for record in (
+        {"first_name": "b"},
+        {"first-name": "a"},
+        {"first-name": "a", "first_name": "b"},
+    ):
+        model = cls.model_validate(record)
+        assert model.to_record() == record
+        assert model.first_name_ == record.get("first-name")
+        assert model.first_name == record.get("first_name")
+
+
+def test_nested_model_keeps_undeclared_key(gen: Any) -> None:
+    record = {"id": "t", "lead": {"id": "1", "first_name": "Ada"}}
+    model = gen.cls("Team").model_validate(record)
+    assert model.to_record() == record
+    assert model.lead.first_name_ is None
+
+
+@pytest.mark.parametrize(
+    ("model", "record"),
+    [
+        ("Person", {"id": "1", "first_name": "Ada"}),
+        ("Person", {"id": "1", "ref": "r"}),
+        ("Both", {"first_name": "b"}),
+        ("Anonymous_github_action_addpeople_input", [{"id": "1", "first_name": "Ada"}]),
+        ("Anonymous_github_action_addpeople_output", {"id": "1", "first_name": "Ada"}),
+    ],
+)
+def test_type_adapter_keeps_undeclared_key(gen: Any, model: str, record: Any) -> None:
+    """A TypeAdapter (how anonymous inputs and outputs are validated) keeps records as they are."""
+    adapter = gen.adapter(model)
+    value = adapter.validate_python(record)
+    assert adapter.dump_python(value, by_alias=True, exclude_unset=True) == record
 
 
 # ----- __string and recursion
@@ -366,6 +414,86 @@ models:
 """
     gen = generate(yaml_text)
     record = {"id": "a", "tags": ["x"], "ratio": 1.5, "n": 1}
-    assert gen.adapter(model_name).dump_python(
-        gen.adapter(model_name).validate_python(record), by_alias=True, exclude_unset=True
-    ) == record
+    assert (
+        gen.adapter(model_name).dump_python(
+            gen.adapter(model_name).validate_python(record), by_alias=True, exclude_unset=True
+        )
+        == record
+    )
+
+
+SHADOWING_MODELS = {
+    "optional-fields": """\
+  Shadow:
+    id: string
+    str?: string
+    list?: string
+    float?: string
+    dict?: string
+    tags: string[]
+    obj: object
+    ratio: 1.5
+    __string: number
+""",
+    "required-fields": """\
+  Shadow:
+    id: string
+    list: string
+    str: string
+    float: string
+    tags: string[]
+    obj: object
+    ratio: 1.5
+    __string: number
+""",
+    "model-named-str": """\
+  str:
+    id: string
+  Shadow:
+    id: string
+    tags: string[]
+    obj: object
+    ratio: 1.5
+    __string: number
+""",
+}
+SHADOWING_RECORDS = {
+    "optional-fields": {"id": "1", "str": "s", "list": "l", "float": "f", "dict": "d"},
+    "required-fields": {"id": "1", "str": "s", "list": "l", "float": "f"},
+    "model-named-str": {"id": "1"},
+}
+
+
+def _shadowing_yaml(case: str) -> str:
+    head = """\
+integrations:
+  github:
+    syncs:
+      things:
+        runs: every day
+        output: Shadow
+        endpoint: GET /things
+models:
+"""
+    return head + SHADOWING_MODELS[case]
+
+
+@pytest.mark.parametrize("case", sorted(SHADOWING_MODELS))
+def test_fields_and_models_named_like_builtins(generate: Any, case: str) -> None:
+    """Field and model names `str`, `list`, `float` must not break the annotations using them."""
+    gen = generate(_shadowing_yaml(case))
+    record = {**SHADOWING_RECORDS[case], "tags": ["x"], "obj": {"a": 1}, "ratio": 1.5, "n": 2}
+    assert gen.round_trip("Shadow", record) == record
+    if case == "optional-fields":
+        minimal = {"id": "1", "tags": [], "obj": {}, "ratio": 1.5}
+        assert gen.round_trip("Shadow", minimal) == minimal
+
+
+MYPY_CASES = {"names": YAML} | {case: _shadowing_yaml(case) for case in SHADOWING_MODELS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(MYPY_CASES))
+def test_generated_module_passes_mypy_strict(case: str, tmp_path: Path, run_mypy: Any) -> None:
+    result = run_mypy(_render(MYPY_CASES[case]), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

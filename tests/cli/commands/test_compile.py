@@ -28,7 +28,8 @@ from models import GithubIssue, NangoSync
 
 async def fetch_data(nango: NangoSync) -> None:
     async for page in nango.paginate(endpoint="/issues"):
-        await nango.batch_save([GithubIssue(id=str(i["id"]), title=i["title"]) for i in page], "GithubIssue")
+        issues = [GithubIssue(id=str(i["id"]), title=i["title"]) for i in page]
+        await nango.batch_save(issues, "GithubIssue")
 """
 ACTION = """\
 from models import GithubIssue, NangoAction
@@ -73,7 +74,7 @@ def test_compile_reports_an_unawaited_call_with_its_line(cli: Cli, make_project:
     sync = SYNC.replace("        await nango.batch_save", "        nango.batch_save")
     root = make_project({**files(), "github/syncs/issues.py": sync})
     result = cli("compile", cwd=root, expect=10)
-    assert "github/syncs/issues.py:6:" in result.stderr
+    assert "github/syncs/issues.py:7:" in result.stderr
     assert "missing_await" in result.stderr
 
 
@@ -121,5 +122,7 @@ def test_compile_fails_with_10_on_an_invalid_config(cli: Cli, make_project: Proj
 def test_compile_sees_changes_between_runs(cli: Cli, make_project: Project) -> None:
     root = make_project(files())
     cli("compile", cwd=root)
-    (root / "github/syncs/issues.py").write_text(SYNC.replace("async def fetch_data", "async def other"))
+    (root / "github/syncs/issues.py").write_text(
+        SYNC.replace("async def fetch_data", "async def other")
+    )
     cli("compile", cwd=root, expect=10)

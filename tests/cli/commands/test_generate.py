@@ -48,9 +48,10 @@ def test_generate_writes_generated_files_and_stubs(
         "async def run_action(nango: NangoAction, input: CreateIssueInput) -> GithubIssue:"
         in action
     )
-    assert "async def on_event(nango: NangoAction) -> None:" in (
-        root / "github/on-events/setup.py"
-    ).read_text()
+    assert (
+        "async def on_event(nango: NangoAction) -> None:"
+        in (root / "github/on-events/setup.py").read_text()
+    )
     assert "created github/syncs/issues.py" in result.stdout
     cli("compile", cwd=root)
 
@@ -93,7 +94,8 @@ def test_generate_reports_every_error_with_line_and_column(
     cli: Cli, make_project: Callable[[dict[str, str]], Path]
 ) -> None:
     broken = CONFIG.replace("        runs: every hour\n", "").replace(
-        "        input: CreateIssueInput\n", "        input: CreateIssueInput\n        colour: red\n"
+        "        input: CreateIssueInput\n",
+        "        input: CreateIssueInput\n        colour: red\n",
     )
     root = make_project({"nango.yaml": broken})
     result = cli("generate", cwd=root, expect=1)
@@ -117,7 +119,19 @@ def test_generate_reports_a_yaml_syntax_error_with_its_position(
 def test_generate_prints_warnings_without_failing(
     cli: Cli, make_project: Callable[[dict[str, str]], Path]
 ) -> None:
-    config = CONFIG.replace("    title: string\n  CreateIssueInput", "    state: open | closed\n  CreateIssueInput")
+    config = CONFIG.replace(
+        "    title: string\n  CreateIssueInput", "    state: open | closed\n  CreateIssueInput"
+    )
     root = make_project({"nango.yaml": config})
     result = cli("generate", cwd=root)
     assert "model_not_found_fallback" in result.stderr
+
+
+def test_generate_refuses_a_sync_and_an_action_with_one_name(
+    cli: Cli, make_project: Callable[[dict[str, str]], Path]
+) -> None:
+    config = CONFIG.replace("      create-issue:\n", "      issues:\n")
+    root = make_project({"nango.yaml": config})
+    result = cli("generate", cwd=root, expect=1)
+    assert "duplicate_script_name" in result.stderr
+    assert "nango.yaml:10:7" in result.stderr
