@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from cli.commands.compile import compile as compile_command
+from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
+from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app = typer.Typer(
 app.command("init")(init_command)
 app.command("generate")(generate_command)
 app.command("compile")(compile_command)
+app.command("dryrun")(dryrun_command)
+app.command("test")(test_command)
 app.command("version")(version_command)
 
 

@@ -1,8 +1,8 @@
-"""The script SDK: what `fetch_data`, `run_action` and `on_event` receive as `nango`.
+"""The script SDK: what `fetch_data`, `run_action`, `on_event` and `on_webhook` receive as `nango`.
 
-One class per script kind, the same in every mode (local dry run, replay of fixtures, deployed
-runtime); what differs is the backend that carries out requests and writes. This module holds the
-public surface scripts program against; the backends come with the executor.
+One implementation for every mode (local dry run, replay of fixtures, the runtime): the SDK checks
+what the script asks for and hands it to a backend, which decides what a request or a write does.
+A script cannot tell the modes apart except by what the backend does with its writes.
 """
 
 from __future__ import annotations
@@ -10,141 +10,253 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Protocol
 
-from runtime.errors import NangoError
+from runtime import jsjson
+from runtime.errors import ScriptError
+from runtime.pagination import merge_pagination, paginate
+from runtime.proxy_request import ProxyCall, ResponseType
+from runtime.records import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
+from runtime.sdk_types import (
+    ActionError,
+    Checkpoint,
+    Connection,
+    HttpError,
+    JSONValue,
+    LogLevel,
+    NetworkError,
+    ProxyResponse,
+)
 
-LogLevel = Literal["debug", "info", "warn", "error"]
-JSONValue = Any
-Checkpoint = dict[str, str | int | float | bool]
+__all__ = [
+    "PUBLIC_TYPES",
+    "ActionError",
+    "Backend",
+    "Checkpoint",
+    "Connection",
+    "HttpError",
+    "NangoAction",
+    "NangoSync",
+    "NetworkError",
+    "ProxyResponse",
+    "ScriptContext",
+]
+
+_LEVELS: dict[str, LogLevel] = {
+    "debug": "debug",
+    "verbose": "debug",
+    "silly": "debug",
+    "info": "info",
+    "http": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+}
 
 
-class ActionError(Exception):
-    """Raised by an action to fail with a payload; callers receive
-    `{"error_type": "action_script_failure", "payload": payload}`."""
+class Backend(Protocol):
+    """What carries out a script's requests and writes (local, replay, runtime)."""
 
-    def __init__(self, payload: JSONValue = None) -> None:
-        super().__init__(payload if isinstance(payload, str) else "action failed")
-        self.payload = payload
+    def pagination_defaults(self) -> dict[str, Any] | None: ...
 
+    async def send(self, call: ProxyCall) -> ProxyResponse: ...
 
-class HttpError(Exception):
-    """A proxied request answered with a non-2xx status (after any retries)."""
+    async def get_connection(self) -> Connection: ...
 
-    def __init__(self, status: int, body: JSONValue, headers: Mapping[str, str], url: str) -> None:
-        super().__init__(f"HTTP {status} from {url}")
-        self.status = status
-        self.body = body
-        self.headers = dict(headers)
-        self.url = url
+    async def set_metadata(self, metadata: dict[str, Any], *, merge: bool) -> None: ...
 
+    async def get_environment_variables(self) -> dict[str, str]: ...
 
-class NetworkError(Exception):
-    """A proxied request never got an answer (connection, DNS, timeout...) after any retries."""
+    async def trigger_action(
+        self, provider_config_key: str, connection_id: str, action_name: str, input: Any
+    ) -> Any: ...
 
-    def __init__(self, message: str, *, url: str, attempts: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.attempts = attempts
+    async def get_webhook_url(self) -> str | None: ...
+
+    async def get_checkpoint(self) -> Checkpoint | None: ...
+
+    async def save_checkpoint(self, checkpoint: Checkpoint | None) -> None: ...
+
+    def log(self, level: LogLevel, message: str) -> None: ...
+
+    async def write_records(self, kind: str, model: str, records: list[Any]) -> None: ...
+
+    def invalid_records(self, summary: ValidationSummary) -> None: ...
+
+    async def get_records_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def track_deletes(self, model: str, *, start: bool) -> None: ...
+
+    def on_page(self, size: int) -> None: ...
+
+    def on_pagination_stop(self, reason: str) -> None: ...
 
 
 @dataclass
-class ProxyResponse:
-    """What `proxy` and the verb helpers return."""
-
-    status: int
-    data: JSONValue
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Connection:
-    """What `get_connection()` returns."""
+class ScriptContext:
+    """Who the script runs for and what it may do."""
 
     connection_id: str
     provider_config_key: str
-    provider: str
-    connection_config: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] | None = None
-    credentials: dict[str, Any] = field(default_factory=dict)
+    provider: str = ""
+    environment_name: str = "dev"
+    script_name: str = ""
+    models: ModelRegistry = field(default_factory=lambda: ModelRegistry({}))
+    declared_models: tuple[str, ...] = ()
+    fail_on_invalid: bool = False
+    last_sync_date: datetime | None = None
+    variant: str = "base"
 
 
-class SDKNotAvailableError(NangoError):
-    """The SDK was used without a backend (outside `nango dryrun`, `nango test` or the runtime)."""
+class SDKUsageError(ScriptError):
+    """The script called the SDK wrongly (an undeclared model, a bad checkpoint...)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, error_type="script_internal_error", hint=hint)
 
 
-class _Unbound:
-    def __getattr__(self, name: str) -> Any:
-        raise SDKNotAvailableError(
-            f"nango.{name} is only available while a script runs "
-            "(nango dryrun, nango test or the runtime)"
+class InvalidRecordsError(ScriptError):
+    """With validation on, a batch held records that do not match their model."""
+
+    def __init__(self, summary: ValidationSummary) -> None:
+        super().__init__(
+            f"{summary.invalid} {summary.model} record(s) do not match the model",
+            error_type="invalid_sync_record",
+            payload=summary.to_json(),
         )
+        self.summary = summary
+
+
+def format_log_message(args: Sequence[Any]) -> str:
+    parts = [a if isinstance(a, str) else _to_text(a) for a in args]
+    return " ".join(parts)
+
+
+def _to_text(value: Any) -> str:
+    try:
+        return jsjson.stringify(value)
+    except TypeError:
+        return repr(value)
+
+
+def _check_checkpoint(checkpoint: Mapping[str, Any]) -> Checkpoint:
+    if not isinstance(checkpoint, Mapping):
+        raise SDKUsageError("Invalid checkpoint: it must be a dict")
+    for key, value in checkpoint.items():
+        if not isinstance(key, str) or not isinstance(value, str | int | float | bool):
+            raise SDKUsageError(
+                f"Invalid checkpoint: {key!r} must map to a string, number or boolean",
+                hint="Checkpoints are flat dicts; store nested state as a JSON string.",
+            )
+    return dict(checkpoint)
 
 
 class NangoAction:
     """The SDK object of actions and on-event scripts."""
 
-    def __init__(
+    def __init__(self, context: ScriptContext, backend: Backend) -> None:
+        self._context = context
+        self._backend = backend
+        self.connection_id = context.connection_id
+        self.provider_config_key = context.provider_config_key
+        self.provider = context.provider
+        self.environment_name = context.environment_name
+
+    # ----- HTTP
+
+    async def proxy(
         self,
         *,
-        connection_id: str,
-        provider_config_key: str,
-        provider: str = "",
-        environment_name: str = "dev",
-        backend: Any = None,
-    ) -> None:
-        self.connection_id = connection_id
-        self.provider_config_key = provider_config_key
-        self.provider = provider
-        self.environment_name = environment_name
-        self._backend: Any = backend if backend is not None else _Unbound()
-
-    async def proxy(self, *, endpoint: str, method: str = "GET", **options: Any) -> ProxyResponse:
-        result: ProxyResponse = await self._backend.proxy(
-            endpoint=endpoint, method=method, **options
+        endpoint: str,
+        method: str = "GET",
+        params: dict[str, Any] | str | None = None,
+        data: Any = None,
+        headers: dict[str, Any] | None = None,
+        retries: int | None = None,
+        retry_on: list[int] | None = None,
+        base_url_override: str | None = None,
+        response_type: ResponseType = "json",
+        decompress: bool = False,
+        connection_id: str | None = None,
+        provider_config_key: str | None = None,
+    ) -> ProxyResponse:
+        """Call the provider's API with the connection's credentials; non-2xx raises HttpError."""
+        self._same_connection(connection_id, provider_config_key)
+        call = ProxyCall(
+            endpoint=endpoint,
+            method=method.upper(),
+            params=params,
+            data=data,
+            headers=headers,
+            retries=retries,
+            retry_on=retry_on,
+            base_url_override=base_url_override,
+            response_type=response_type,
+            decompress=decompress,
         )
-        return result
+        return await self._backend.send(call)
 
     async def get(self, *, endpoint: str, **options: Any) -> ProxyResponse:
-        return await self.proxy(endpoint=endpoint, method="GET", **options)
+        return await self.proxy(endpoint=endpoint, **{**options, "method": "GET"})
 
     async def post(self, *, endpoint: str, **options: Any) -> ProxyResponse:
-        return await self.proxy(endpoint=endpoint, method="POST", **options)
+        return await self.proxy(endpoint=endpoint, **{**options, "method": "POST"})
 
     async def put(self, *, endpoint: str, **options: Any) -> ProxyResponse:
-        return await self.proxy(endpoint=endpoint, method="PUT", **options)
+        return await self.proxy(endpoint=endpoint, **{**options, "method": "PUT"})
 
     async def patch(self, *, endpoint: str, **options: Any) -> ProxyResponse:
-        return await self.proxy(endpoint=endpoint, method="PATCH", **options)
+        return await self.proxy(endpoint=endpoint, **{**options, "method": "PATCH"})
 
     async def delete(self, *, endpoint: str, **options: Any) -> ProxyResponse:
-        return await self.proxy(endpoint=endpoint, method="DELETE", **options)
+        return await self.proxy(endpoint=endpoint, **{**options, "method": "DELETE"})
 
-    def paginate(self, *, endpoint: str, **options: Any) -> AsyncIterator[list[Any]]:
-        pages: AsyncIterator[list[Any]] = self._backend.paginate(endpoint=endpoint, **options)
-        return pages
+    def paginate(
+        self, *, endpoint: str, paginate: dict[str, Any] | None = None, **options: Any
+    ) -> AsyncIterator[list[Any]]:
+        """Pages of results (lists), following the call's `paginate` settings merged over the
+        provider's defaults key by key. Accepts every argument `proxy` accepts."""
+        self._same_connection(
+            options.pop("connection_id", None), options.pop("provider_config_key", None)
+        )
+        options["method"] = str(options.get("method", "GET")).upper()
+        call = ProxyCall(endpoint=endpoint, **options)
+        config = merge_pagination(self._backend.pagination_defaults(), paginate)
+        return paginate_pages(self._backend, call, config)
 
-    async def log(self, *args: Any, level: LogLevel = "info") -> None:
-        await self._backend.log(*args, level=level)
+    def _same_connection(self, connection_id: str | None, provider_config_key: str | None) -> None:
+        other_connection = connection_id not in (None, self.connection_id)
+        other_integration = provider_config_key not in (None, self.provider_config_key)
+        if other_connection or other_integration:
+            raise SDKUsageError(
+                "Calling another connection's API from a script is not supported here",
+                hint="Use trigger_action to run an action on another connection.",
+            )
+
+    # ----- logs, connection, metadata
+
+    async def log(self, *args: Any, level: str = "info") -> None:
+        """Log a message (arguments joined by spaces; dicts and lists as JSON)."""
+        if args and isinstance(args[-1], dict) and set(args[-1]) == {"level"}:
+            level, args = str(args[-1]["level"]), args[:-1]
+        self._backend.log(_LEVELS.get(level.lower(), "info"), format_log_message(args))
 
     async def get_connection(self) -> Connection:
-        connection: Connection = await self._backend.get_connection()
-        return connection
+        return await self._backend.get_connection()
 
     async def get_metadata(self) -> dict[str, Any] | None:
-        metadata: dict[str, Any] | None = await self._backend.get_metadata()
-        return metadata
+        """The connection's metadata as a plain dict (never validated), or None."""
+        metadata = (await self._backend.get_connection()).metadata
+        return dict(metadata) if metadata is not None else None
 
     async def set_metadata(self, metadata: dict[str, Any]) -> None:
-        await self._backend.set_metadata(metadata)
+        await self._backend.set_metadata(dict(metadata), merge=False)
 
     async def update_metadata(self, metadata: dict[str, Any]) -> None:
-        await self._backend.update_metadata(metadata)
+        await self._backend.set_metadata(dict(metadata), merge=True)
 
     async def get_environment_variables(self) -> dict[str, str]:
-        variables: dict[str, str] = await self._backend.get_environment_variables()
-        return variables
+        return await self._backend.get_environment_variables()
 
     async def trigger_action(
         self, provider_config_key: str, connection_id: str, action_name: str, input: Any = None
@@ -154,63 +266,108 @@ class NangoAction:
         )
 
     async def get_webhook_url(self) -> str | None:
-        url: str | None = await self._backend.get_webhook_url()
-        return url
+        return await self._backend.get_webhook_url()
+
+    # ----- checkpoints
 
     async def get_checkpoint(self) -> Checkpoint | None:
-        checkpoint: Checkpoint | None = await self._backend.get_checkpoint()
-        return checkpoint
+        return await self._backend.get_checkpoint()
 
     async def save_checkpoint(self, checkpoint: Mapping[str, str | int | float | bool]) -> None:
-        await self._backend.save_checkpoint(dict(checkpoint))
+        await self._backend.save_checkpoint(_check_checkpoint(checkpoint))
 
     async def clear_checkpoint(self) -> None:
-        await self._backend.clear_checkpoint()
+        await self._backend.save_checkpoint(None)
+
+
+async def paginate_pages(
+    backend: Backend, call: ProxyCall, config: dict[str, Any]
+) -> AsyncIterator[list[Any]]:
+    def warn(message: str) -> None:
+        backend.log("warn", message)
+
+    async for page in paginate(
+        backend.send, call, config, warn=warn, on_stop=backend.on_pagination_stop
+    ):
+        backend.on_page(len(page))
+        yield page
 
 
 class NangoSync(NangoAction):
     """The SDK object of syncs and their webhook handlers."""
 
-    def __init__(
-        self,
-        *,
-        connection_id: str,
-        provider_config_key: str,
-        provider: str = "",
-        environment_name: str = "dev",
-        backend: Any = None,
-        last_sync_date: datetime | None = None,
-        variant: str = "base",
-    ) -> None:
-        super().__init__(
-            connection_id=connection_id,
-            provider_config_key=provider_config_key,
-            provider=provider,
-            environment_name=environment_name,
-            backend=backend,
-        )
-        self.last_sync_date = last_sync_date
-        self.variant = variant
+    def __init__(self, context: ScriptContext, backend: Backend) -> None:
+        super().__init__(context, backend)
+        self.last_sync_date = context.last_sync_date
+        self.variant = context.variant
+
+    def _check_model(self, model: str) -> None:
+        if model not in self._context.declared_models:
+            declared = ", ".join(self._context.declared_models) or "none"
+            raise SDKUsageError(
+                f"The model '{model}' is not included in the declared sync models: {declared}",
+                hint="Use a model listed in the sync's `output` in nango.yaml.",
+            )
 
     async def batch_save(self, records: Sequence[Any], model: str) -> bool:
-        return bool(await self._backend.batch_save(list(records), model))
+        """Save records (model instances or dicts with an `id`) of one of the sync's models."""
+        self._check_model(model)
+        if not records:
+            self._backend.log("info", "batch_save received an empty list: nothing to save")
+            return True
+        batch = prepare_batch(records, model, self._context.models)
+        if batch.invalid:
+            self._report_invalid(model, batch.invalid)
+        if batch.duplicate_ids:
+            shown = ", ".join(batch.duplicate_ids[:5])
+            more = "..." if len(batch.duplicate_ids) > 5 else ""
+            self._backend.log(
+                "warn",
+                f"batch_save got duplicate ids ({shown}{more}) for {model}: kept the last of each",
+            )
+        await self._backend.write_records("save", model, batch.records)
+        return True
+
+    def _report_invalid(self, model: str, invalid: list[InvalidRecord]) -> None:
+        summary = ValidationSummary(model)
+        for found in invalid:
+            summary.add(found)
+        if self._context.fail_on_invalid:
+            raise InvalidRecordsError(summary)
+        self._backend.invalid_records(summary)
 
     async def batch_delete(self, records: Sequence[Any], model: str) -> bool:
-        return bool(await self._backend.batch_delete(list(records), model))
+        """Mark records (each with at least an `id`) as deleted."""
+        return await self._write_partial("delete", records, model)
 
     async def batch_update(self, records: Sequence[Any], model: str) -> bool:
-        return bool(await self._backend.batch_update(list(records), model))
+        """Merge partial records (each with an `id`) into the saved ones."""
+        return await self._write_partial("update", records, model)
+
+    async def _write_partial(self, kind: str, records: Sequence[Any], model: str) -> bool:
+        self._check_model(model)
+        batch = prepare_batch(records, model, self._context.models, validate=False)
+        missing = [r for r in batch.records if not isinstance(r, dict) or "id" not in r]
+        if missing:
+            raise SDKUsageError(f"batch_{kind} got {len(missing)} record(s) without an id")
+        if batch.records:
+            await self._backend.write_records(kind, model, batch.records)
+        return True
 
     async def get_records_by_ids(self, ids: Sequence[str], model: str) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = await self._backend.get_records_by_ids(list(ids), model)
-        return found
+        self._check_model(model)
+        return await self._backend.get_records_by_ids(model, [str(i) for i in ids])
 
     async def track_deletes_start(self, model: str) -> None:
-        await self._backend.track_deletes_start(model)
+        self._check_model(model)
+        await self._backend.track_deletes(model, start=True)
 
     async def track_deletes_end(self, model: str) -> None:
-        await self._backend.track_deletes_end(model)
+        self._check_model(model)
+        await self._backend.track_deletes(model, start=False)
 
+
+_ = (HttpError, NetworkError, JSONValue)
 
 PUBLIC_TYPES = [
     "ActionError",
@@ -218,5 +375,6 @@ PUBLIC_TYPES = [
     "HttpError",
     "NangoAction",
     "NangoSync",
+    "NetworkError",
     "ProxyResponse",
 ]

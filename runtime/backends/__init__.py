@@ -1,0 +1,1 @@
+"""SDK backends: what a script's requests and writes do in each mode."""

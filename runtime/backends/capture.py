@@ -1,0 +1,178 @@
+"""What a dry run or a replay captured: records, logs, requests, metadata and checkpoint writes.
+
+Memory stays bounded: of each model only the first records are held, the rest are counted (and,
+when every record is wanted, spooled to a temporary file as JSON lines).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from runtime.proxy import Attempt
+from runtime.records import ValidationSummary
+from runtime.sdk_types import LogLevel
+
+RECORD_KINDS = ("save", "delete", "update")
+
+
+@dataclass
+class RequestEntry:
+    method: str
+    url: str
+    status: int | None
+    attempts: int
+    duration_ms: float
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "attempts": self.attempts,
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+@dataclass
+class LogEntry:
+    level: LogLevel
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"level": self.level, "message": self.message}
+
+
+class RecordStream:
+    """The records of one model written one way (saved, deleted or updated)."""
+
+    def __init__(self, *, keep_first: int, keep_all: bool) -> None:
+        self.count = 0
+        self.first: list[Any] = []
+        self._keep_first = keep_first
+        # closed by close(): the spool lives as long as the report that reads it
+        self._spool: IO[str] | None = (
+            tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+            if keep_all
+            else None
+        )
+
+    def add(self, records: list[Any]) -> None:
+        self.count += len(records)
+        room = self._keep_first - len(self.first)
+        if room > 0:
+            self.first.extend(records[:room])
+        if self._spool is not None:
+            self._spool.writelines(
+                json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records
+            )
+
+    def all(self) -> Iterator[Any]:
+        """Every record, in order (needs `keep_all`)."""
+        if self._spool is None:
+            yield from self.first
+            return
+        self._spool.flush()
+        self._spool.seek(0)
+        for line in self._spool:
+            yield json.loads(line)
+        self._spool.seek(0, 2)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+@dataclass
+class Capture:
+    """Everything a run produced, safe to read from another thread for a live status line."""
+
+    keep_all: bool = False
+    keep_first: int = 10
+    max_entries: int = 10_000
+    records: dict[tuple[str, str], RecordStream] = field(default_factory=dict)
+    logs: list[LogEntry] = field(default_factory=list)
+    log_counts: Counter[str] = field(default_factory=Counter)
+    requests: list[RequestEntry] = field(default_factory=list)
+    request_count: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    pages: int = 0
+    page_items: int = 0
+    pagination_stops: list[str] = field(default_factory=list)
+    metadata_writes: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint_writes: list[dict[str, Any] | None] = field(default_factory=list)
+    invalid: dict[str, ValidationSummary] = field(default_factory=dict)
+    _attempts: dict[int, list[Attempt]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_records(self, kind: str, model: str, records: list[Any]) -> None:
+        stream = self.records.get((kind, model))
+        if stream is None:
+            stream = RecordStream(keep_first=self.keep_first, keep_all=self.keep_all)
+            self.records[(kind, model)] = stream
+        stream.add(records)
+
+    def record_count(self, kind: str = "save") -> int:
+        return sum(s.count for (k, _), s in self.records.items() if k == kind)
+
+    def models(self, kind: str) -> dict[str, RecordStream]:
+        return {model: s for (k, model), s in self.records.items() if k == kind}
+
+    def add_log(self, level: LogLevel, message: str) -> None:
+        self.log_counts[level] += 1
+        if len(self.logs) < self.max_entries:
+            self.logs.append(LogEntry(level, message))
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Group attempts into requests: the last attempt of a request has no wait after it."""
+        key = threading.get_ident()
+        with self._lock:
+            pending = self._attempts.setdefault(key, [])
+            pending.append(attempt)
+            if attempt.wait_ms is not None:
+                self.retries += 1
+                if attempt.status == 429:
+                    self.rate_limited += 1
+                return
+            del self._attempts[key]
+            self.request_count += 1
+            if attempt.status == 429:
+                self.rate_limited += 1
+            if len(self.requests) < self.max_entries:
+                duration = sum(a.duration_ms + (a.wait_ms or 0) for a in pending)
+                self.requests.append(
+                    RequestEntry(
+                        attempt.method,
+                        attempt.url,
+                        attempt.status,
+                        attempt.attempt,
+                        duration,
+                        attempt.error,
+                    )
+                )
+
+    def add_request(self, entry: RequestEntry) -> None:
+        self.request_count += 1
+        if len(self.requests) < self.max_entries:
+            self.requests.append(entry)
+
+    def add_invalid(self, summary: ValidationSummary) -> None:
+        known = self.invalid.get(summary.model)
+        if known is None:
+            self.invalid[summary.model] = summary
+            return
+        known.invalid += summary.invalid
+        known.by_path.update(summary.by_path)
+        room = 3 - len(known.samples)
+        known.samples.extend(summary.samples[: max(room, 0)])
+
+    def close(self) -> None:
+        for stream in self.records.values():
+            stream.close()
