@@ -45,6 +45,7 @@ from runtime.executor import (
 from runtime.fixtures.store import FixtureSet, load_fixtures
 from runtime.fixtures.unified import FixtureRecorder
 from runtime.http_client import build_client
+from runtime.http_client import close as close_client
 from runtime.proxy import ProxyEngine
 from runtime.records import to_json_value
 from runtime.sdk import NangoAction, NangoSync, ScriptContext
@@ -86,6 +87,10 @@ class DryRunReport:
     def kind(self) -> str:
         return "sync" if self.script.kind == "sync" else "action"
 
+    def close(self) -> None:
+        """Free what the report holds on disk (the spooled records)."""
+        self.capture.close()
+
     def json_chunks(self) -> Iterator[str]:
         """The report as the JSON object of `dryrun --json`, in pieces (records streamed)."""
         yield (
@@ -111,7 +116,7 @@ def dry_run(
     options: DryRunOptions,
     *,
     project_root: Path | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     progress: Progress | None = None,
 ) -> DryRunReport:
     """Run the script; setup problems raise `UserError`, a failed run sets `report.error`."""
@@ -136,7 +141,7 @@ class _Run:
         script: ScriptRef,
         options: DryRunOptions,
         capture: Capture,
-        transport: httpx.AsyncBaseTransport | None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
     ) -> None:
         self.project, self.loaded, self.script = project, loaded, script
         self.options, self.capture, self.transport = options, capture, transport
@@ -216,7 +221,8 @@ class _Run:
         if self.fixtures is not None:
             return ReplayHttp(self.fixtures, self.capture)
         assert resolved.provider is not None
-        client = await stack.enter_async_context(build_client(transport=self.transport))
+        client = build_client(transport=self.transport)
+        stack.push_async_callback(close_client, client)
         engine = ProxyEngine(
             client=client,
             provider=resolved.provider,
@@ -310,7 +316,7 @@ class _Run:
         for model, summary in self.capture.invalid.items():
             total = self.capture.models("save").get(model)
             count = total.count if total else summary.invalid
-            paths = ", ".join(p.split(":")[0] for p, _ in summary.by_path.most_common(3))
+            paths = ", ".join(path for path, _ in summary.by_path.most_common(3))
             self.report.notes.append(
                 f"{model}: {summary.invalid} of {count} records do not match the model "
                 f"({paths}); run with --validation for details"

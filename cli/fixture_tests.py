@@ -57,15 +57,23 @@ def _run_one(root: Path, script: ScriptRef, fixtures: FixtureSet) -> FixtureTest
     )
     report = dry_run(options, project_root=root)
     result.report = report
+    try:
+        result.problems.extend(_compare(script, fixtures, report))
+    finally:
+        report.close()
+    return result
+
+
+def _compare(script: ScriptRef, fixtures: FixtureSet, report: DryRunReport) -> list[str]:
     if report.error is not None:
-        result.problems.append(f"the run failed: {report.error.type}: {report.error.message}")
-        return result
+        return [f"the run failed: {report.error.type}: {report.error.message}"]
+    problems: list[str] = []
     if script.kind == "sync":
         for kind, expected in (("save", fixtures.batch_save), ("delete", fixtures.batch_delete)):
-            result.problems.extend(compare_records(kind, expected, report))
+            problems.extend(compare_records(kind, expected, report))
     elif fixtures.has_output:
-        result.problems.extend(compare_output(fixtures.output, report.output))
-    return result
+        problems.extend(compare_output(fixtures.output, report.output))
+    return problems
 
 
 def _plain(value: Any) -> Any:

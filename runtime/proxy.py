@@ -2,7 +2,7 @@
 by one documented policy, and a parsed response or an `HttpError`/`NetworkError`.
 
 Retry policy (see `ProxyEngine.send`): `retries=None` means 3 for GET and 0 otherwise. Network
-errors, 429 and 5xx (or exactly the provider's `retry.error_code` classes), statuses listed in
+errors, 429 and 5xx, the provider's own `retry.error_code` classes (GitHub's 403), statuses in
 `retry_on`, and error responses whose provider `retry.remaining` header is "0" are retried. A 401 is
 retried only once a refresh produced different credentials. The wait is `Retry-After`, else the
 provider's rate-limit headers (longest wins), else exponential backoff with full jitter.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from runtime.http_client import AnyClient, send
 from runtime.providers import Provider
 from runtime.proxy_request import (
     ProxyCall,
@@ -119,7 +120,7 @@ class ProxyEngine:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: AnyClient,
         provider: Provider,
         connection: Connection,
         refresh_connection: Callable[[], Awaitable[Connection]] | None = None,
@@ -128,7 +129,7 @@ class ProxyEngine:
         now: Callable[[], float] = time.time,
         random: Callable[[], float] = _random.random,
         max_wait_s: float = 600.0,
-        token_client: httpx.AsyncClient | None = None,
+        token_client: AnyClient | None = None,
     ) -> None:
         self._client = client
         self._provider = provider
@@ -181,9 +182,12 @@ class ProxyEngine:
     ) -> tuple[httpx.Response | None, httpx.RequestError | None, float]:
         started = time.perf_counter()
         try:
-            response = await self._client.send(request)
+            response = await send(self._client, request)
         except httpx.RequestError as exc:
             return None, exc, (time.perf_counter() - started) * 1000
+        # The body is read: drop httpx's bound stream, which points back at the response and
+        # would keep every page alive until the cyclic garbage collector runs.
+        response.stream = httpx.ByteStream(response.content)
         return response, None, (time.perf_counter() - started) * 1000
 
     def _report(self, attempt: Attempt) -> None:
@@ -248,11 +252,10 @@ class ProxyEngine:
         rule = self._provider.retry
         if status in (call.retry_on or []):
             return f"HTTP {status} (retry_on)"
-        if rule is not None and rule.error_code:
-            if any(_matches_code(status, code) for code in rule.error_code):
-                return f"HTTP {status}"
-        elif status == 429 or status >= 500:
+        if status == 429 or status >= 500:
             return f"HTTP {status}"
+        if rule is not None and any(_matches_code(status, c) for c in rule.error_code or []):
+            return f"HTTP {status} (a retryable status of this provider)"
         remaining = rule.remaining if rule is not None else None
         if remaining and status >= 400 and response.headers.get(remaining, "").strip() == "0":
             return f"HTTP {status} with {remaining}: 0"

@@ -19,6 +19,7 @@ import httpx
 
 from runtime import jsjson
 from runtime.errors import UserError
+from runtime.http_client import AnyClient, send
 from runtime.providers import Provider
 from runtime.sdk_types import Connection, HttpError, NetworkError
 
@@ -55,11 +56,12 @@ def parse_body(response: httpx.Response, response_type: ResponseType) -> Any:
         return response.content
     if response_type == "text":
         return response.text
-    if not response.content.strip():
+    content = response.content
+    if not content or content.isspace():
         return None
     try:
-        return json.loads(response.text)
-    except ValueError:
+        return json.loads(content)
+    except ValueError:  # not JSON (or not UTF-8 JSON): the text, decoded by its charset
         return response.text
 
 
@@ -106,7 +108,7 @@ def _join_url(base: str, endpoint: str) -> str:
 
 
 def _encode_body(method: str, data: Any, headers: dict[str, str]) -> dict[str, Any]:
-    """`httpx.AsyncClient.build_request` keyword arguments for the body; may edit `headers`."""
+    """`httpx.Client.build_request` keyword arguments for the body; may edit `headers`."""
     if method not in BODY_METHODS or data is None:
         return {}
     if isinstance(data, bytes | bytearray):
@@ -174,10 +176,10 @@ class RequestBuilder:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: AnyClient,
         provider: Provider,
         connection: Connection,
-        token_client: httpx.AsyncClient | None = None,
+        token_client: AnyClient | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
@@ -342,7 +344,8 @@ class RequestBuilder:
         for name in ("client_id", "client_secret"):
             form[name] = self._fill(f"${{credentials.{name}}}", "token request")
         try:
-            response = await self._token_client.post(url, data=form)
+            request = self._token_client.build_request("POST", url, data=form)
+            response = await send(self._token_client, request)
         except httpx.RequestError as exc:
             message = (
                 f"Fetching a client-credentials token from {url} failed: {describe_error(exc)}"

@@ -50,7 +50,8 @@ class ModelRegistry:
         if found is None:
             target = self._models[name]
             if isinstance(target, type) and issubclass(target, BaseModel):
-                found = target.model_validate
+                # the model's core validator: `model_validate` without its per-call overhead
+                found = target.__pydantic_validator__.validate_python
             else:
                 adapter: TypeAdapter[Any] = TypeAdapter(target)  # type: ignore[arg-type]
                 found = adapter.validate_python
@@ -62,15 +63,41 @@ class ModelRegistry:
         try:
             self.validator(name)(value)
         except ValidationError as exc:
-            return field_errors(exc)
+            return field_errors(exc, value)
         return []
 
 
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(".".join(str(p) for p in error["loc"]) or "(record)", error["msg"])
-        for error in exc.errors(include_url=False)
-    ]
+def field_errors(exc: ValidationError, value: Any = None) -> list[FieldError]:
+    """One error per field path of `value` (union branches that failed are merged into one)."""
+    found: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        path = _value_path(value, error["loc"]) if value is not None else _dotted(error["loc"])
+        messages = found.setdefault(path or "(record)", [])
+        if error["msg"] not in messages:
+            messages.append(error["msg"])
+    return [FieldError(path, " or ".join(messages)) for path, messages in found.items()]
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _value_path(value: Any, loc: tuple[Any, ...]) -> str:
+    """The part of a pydantic location that exists in `value` (or is a missing key): drops the
+    names of union branches (`number.int`, `owner.User`) that are not in the data."""
+    parts: list[str] = []
+    current = value
+    for index, part in enumerate(loc):
+        if isinstance(current, dict):
+            if part in current:
+                parts.append(str(part))
+                current = current[part]
+            elif index == len(loc) - 1 and isinstance(part, str):
+                parts.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            parts.append(str(part))
+            current = current[part]
+    return ".".join(parts)
 
 
 def to_json_value(value: Any) -> Any:
@@ -102,36 +129,63 @@ def prepare_batch(
 ) -> PreparedBatch:
     """Records as JSON objects, `_nango_metadata` stripped, checked against `model` (dicts only:
     model instances were checked when built), of duplicate ids the last kept."""
-    batch = PreparedBatch([])
-    validator = registry.validator(model) if validate and model in registry else None
-    for item in items:
-        record = _record_of(item)
-        if validator is not None and not isinstance(item, BaseModel):
-            try:
-                validator(record)
-            except ValidationError as exc:
-                batch.invalid.append(InvalidRecord(model, record, field_errors(exc)))
-        batch.records.append(record)
-    batch.records, batch.duplicate_ids = keep_last_by_id(batch.records)
-    return batch
+    checked = validate and model in registry
+    originals = list(items)
+    records = originals
+    if all(type(r) is dict and METADATA_KEY not in r for r in originals):
+        # The common case, plain dicts: checked one by one with the model's core validator
+        # (a whole-list validation keeps every instance alive and costs more in GC).
+        invalid = _invalid_records(originals, model, registry) if checked else []
+    else:
+        records = [_record_of(item) for item in originals]
+        built = zip(records, originals, strict=True)
+        dicts = [r for r, item in built if not isinstance(item, BaseModel)]
+        invalid = _invalid_records(dicts, model, registry) if checked else []
+    kept, duplicates = keep_last_by_id(records)
+    return PreparedBatch(kept, invalid, duplicates)
+
+
+def _invalid_records(
+    records: list[Any], model: str, registry: ModelRegistry
+) -> list[InvalidRecord]:
+    validator = registry.validator(model)
+    invalid: list[InvalidRecord] = []
+    for record in records:
+        try:
+            validator(record)
+        except ValidationError as exc:
+            invalid.append(InvalidRecord(model, record, field_errors(exc, record)))
+    return invalid
+
+
+def _without_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != METADATA_KEY}
+
+
+def _id_of(record: Any) -> Any:
+    if isinstance(record, dict):
+        value = record.get("id")
+        return value if isinstance(value, str | int | float | bool) else repr(value)
+    return None
 
 
 def keep_last_by_id(records: list[Any]) -> tuple[list[Any], list[str]]:
     """Of records sharing an `id`, keep the last (in its place); the repeated ids, in order."""
-    last: dict[str, int] = {}
-    for index, record in enumerate(records):
-        if isinstance(record, dict) and "id" in record:
-            last[str(record["id"])] = index
-    if len(last) == len(records):
-        return records, []
+    try:
+        ids = [r.get("id") for r in records]
+        if len(set(ids)) == len(ids) and None not in ids:
+            return records, []
+    except (AttributeError, TypeError):  # not all dicts, or ids that are not hashable
+        pass
+    ids = [_id_of(r) for r in records]
+    last = {key: index for index, key in enumerate(ids) if key is not None}
     kept: list[Any] = []
     repeated: dict[str, None] = {}
-    for index, record in enumerate(records):
-        key = str(record["id"]) if isinstance(record, dict) and "id" in record else None
+    for index, (record, key) in enumerate(zip(records, ids, strict=True)):
         if key is None or last[key] == index:
             kept.append(record)
         else:
-            repeated[key] = None
+            repeated[str(key)] = None
     return kept, list(repeated)
 
 
@@ -142,12 +196,14 @@ class ValidationSummary:
     model: str
     invalid: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
+    messages: dict[str, str] = field(default_factory=dict)
     samples: list[InvalidRecord] = field(default_factory=list)
 
     def add(self, found: InvalidRecord) -> None:
         self.invalid += 1
         for error in found.errors:
-            self.by_path[f"{error.path}: {error.message}"] += 1
+            self.by_path[error.path] += 1
+            self.messages.setdefault(error.path, error.message)
         if len(self.samples) < SAMPLE_SIZE:
             self.samples.append(found)
 
@@ -155,7 +211,10 @@ class ValidationSummary:
         return {
             "model": self.model,
             "invalid": self.invalid,
-            "errors_by_path": dict(self.by_path.most_common()),
+            "errors_by_path": {
+                path: {"count": count, "message": self.messages.get(path, "")}
+                for path, count in self.by_path.most_common()
+            },
             "first_records": [
                 {"record": s.record, "errors": [e.__dict__ for e in s.errors]} for s in self.samples
             ],

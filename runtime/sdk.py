@@ -17,30 +17,22 @@ from runtime.errors import ScriptError
 from runtime.pagination import merge_pagination, paginate
 from runtime.proxy_request import ProxyCall, ResponseType
 from runtime.records import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
-from runtime.sdk_types import (
-    ActionError,
-    Checkpoint,
-    Connection,
-    HttpError,
-    JSONValue,
-    LogLevel,
-    NetworkError,
-    ProxyResponse,
-)
+from runtime.sdk_types import ActionError as ActionError
+from runtime.sdk_types import Checkpoint, Connection, LogLevel, ProxyResponse
+from runtime.sdk_types import HttpError as HttpError
+from runtime.sdk_types import NetworkError as NetworkError
 
-__all__ = [
-    "PUBLIC_TYPES",
+# What scripts use, re-exported by every generated models.py.
+PUBLIC_TYPES = [
     "ActionError",
-    "Backend",
-    "Checkpoint",
     "Connection",
     "HttpError",
     "NangoAction",
     "NangoSync",
     "NetworkError",
     "ProxyResponse",
-    "ScriptContext",
 ]
+__all__ = [*PUBLIC_TYPES, "PUBLIC_TYPES", "Backend", "Checkpoint", "ScriptContext"]
 
 _LEVELS: dict[str, LogLevel] = {
     "debug": "debug",
@@ -365,16 +357,3 @@ class NangoSync(NangoAction):
     async def track_deletes_end(self, model: str) -> None:
         self._check_model(model)
         await self._backend.track_deletes(model, start=False)
-
-
-_ = (HttpError, NetworkError, JSONValue)
-
-PUBLIC_TYPES = [
-    "ActionError",
-    "Connection",
-    "HttpError",
-    "NangoAction",
-    "NangoSync",
-    "NetworkError",
-    "ProxyResponse",
-]

@@ -91,6 +91,9 @@ def dryrun(
         timeout_s=timeout,
     )
     report = dry_run(options, progress=None if json_output else lambda c: live_status(c, name))
-    write_json_report(report) if json_output else render_report(report)
+    try:
+        write_json_report(report) if json_output else render_report(report)
+    finally:
+        report.close()
     if report.error is not None:
         raise typer.Exit(ExitCode.DRYRUN_ERROR)

@@ -170,6 +170,8 @@ class Capture:
             return
         known.invalid += summary.invalid
         known.by_path.update(summary.by_path)
+        for path, message in summary.messages.items():
+            known.messages.setdefault(path, message)
         room = 3 - len(known.samples)
         known.samples.extend(summary.samples[: max(room, 0)])
 

@@ -209,13 +209,13 @@ def test_retry_on_adds_statuses() -> None:
     assert len(api.requests) == 2
 
 
-def test_provider_error_codes_replace_the_default_classes() -> None:
-    prov = provider({"error_code": ["403", "5xx", "420-422"]})
-    for code in (403, 503, 421):
+def test_provider_error_codes_add_to_the_default_classes() -> None:
+    prov = provider({"error_code": ["403", "420-422"]})
+    for code in (403, 421, 429, 503):
         api = Harness(status(code), ok(), prov=prov)
         api.send()
         assert len(api.requests) == 2, code
-    api = Harness(status(429), ok(), prov=prov)
+    api = Harness(status(404), ok(), prov=prov)
     api.fail(HttpError)
 
 

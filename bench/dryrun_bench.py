@@ -1,0 +1,447 @@
+"""Throughput and memory of a dry run that pages through many records from a local HTTP server.
+
+    python bench/dryrun_bench.py [--records 100000] [--page-size 1000] [--repeat 7] [--profile]
+
+Ours is `cli.dryrun.dry_run(...)` in-process on a temp project (GitHub provider, one sync that
+does `async for page in nango.paginate(...): await nango.batch_save(page, "Item")`). The baseline,
+timed alternately with it in the same process, fetches the same pages with a bare `httpx.Client`
+loop following the same `Link` headers, parses them with `json` and validates every record with
+`Item.model_validate`. The server is a separate process serving precomputed pages. Memory is
+measured for two sizes (records / 5 and records), each in a subprocess of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import platform
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+THROUGHPUT_TARGET = 0.8
+MEMORY_GROWTH_LIMIT = 1.5
+SMALL_FRACTION = 5
+ENV_PREFIX = "NANGO_LOCAL_GITHUB_"
+
+SERVER_SOURCE = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+RECORDS, PAGE_SIZE = int(sys.argv[1]), int(sys.argv[2])
+BODY = "Steps to reproduce: open the page, click the button, watch it fail. " * 2
+
+
+def record(i):
+    return {
+        "id": str(i), "number": i, "title": f"Item {i}: the button does nothing",
+        "state": "open" if i % 3 else "closed", "labels": ["bug", "p2", "ui"][: i % 4],
+        "created_at": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}T10:{i % 60:02d}:00Z",
+        "author": None if i % 7 == 0 else f"user{i % 97}", "body": BODY,
+    }
+
+
+PAGES = [
+    json.dumps([record(i) for i in range(start, min(start + PAGE_SIZE, RECORDS))]).encode()
+    for start in range(0, RECORDS, PAGE_SIZE)
+]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        page = int(parse_qs(parts.query).get("page", ["1"])[0])
+        body = PAGES[page - 1] if parts.path == "/items" and 1 <= page <= len(PAGES) else b"[]"
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        if parts.path == "/items" and page < len(PAGES):
+            host = self.headers["host"]
+            link = f"<http://{host}/items?page={page + 1}&per_page={PAGE_SIZE}>"
+            self.send_header("link", link + '; rel="next"')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+NANGO_YAML = """\
+integrations:
+  github:
+    syncs:
+      items:
+        description: Pages through the benchmark's items.
+        runs: every hour
+        output: Item
+        endpoint: GET /items
+models:
+  Item:
+    id: string
+    number: number
+    title: string
+    state: string
+    labels: string[]
+    created_at: string
+    author: string | null
+    body: string
+"""
+
+SYNC_SCRIPT = """\
+from models import NangoSync
+
+
+async def fetch_data(nango: NangoSync) -> None:
+    async for page in nango.paginate(endpoint="/items", paginate={{"limit": {page_size}}}):
+        await nango.batch_save(page, "Item")
+"""
+
+
+class BaselineItem(BaseModel):
+    """What the generated `Item` checks: strict types, extra fields kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr
+    number: StrictInt | StrictFloat
+    title: StrictStr
+    state: StrictStr
+    labels: list[StrictStr]
+    created_at: StrictStr
+    author: StrictStr | None
+    body: StrictStr
+
+
+@dataclass(frozen=True)
+class Setup:
+    records: int
+    page_size: int
+    base_url: str
+    project: Path
+
+
+class BenchFailed(Exception):
+    """A run did not produce the expected records."""
+
+
+@contextmanager
+def http_server(folder: Path, records: int, page_size: int) -> Iterator[str]:
+    """A server process serving `records` in pages of `page_size`; yields its base URL."""
+    script = folder / "server.py"
+    script.write_text(SERVER_SOURCE, encoding="utf-8")
+    cmd = [sys.executable, str(script), str(records), str(page_size)]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        if not port.isdigit():
+            raise BenchFailed(f"the HTTP server did not start (exit code {process.poll()})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def make_project(root: Path, page_size: int) -> Path:
+    """A project with the `items` sync of integration `github`, generated and written."""
+    from cli.generate import generate
+
+    root.mkdir()
+    (root / "nango.yaml").write_text(NANGO_YAML, encoding="utf-8")
+    generate(project_root=root)
+    script = SYNC_SCRIPT.format(page_size=page_size)
+    (root / "github" / "syncs" / "items.py").write_text(script, encoding="utf-8")
+    return root
+
+
+@contextmanager
+def bench_setup(records: int, page_size: int) -> Iterator[Setup]:
+    """Server, project and local connection settings, all removed afterwards."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("NANGO_")}
+    with tempfile.TemporaryDirectory(prefix="nango-dryrun-bench-") as folder:
+        work = Path(folder)
+        with http_server(work, records, page_size) as base_url:
+            for key in saved:
+                del os.environ[key]
+            os.environ[ENV_PREFIX + "ACCESS_TOKEN"] = "x"
+            os.environ[ENV_PREFIX + "BASE_URL"] = base_url
+            try:
+                project = make_project(work / "project", page_size)
+                yield Setup(records, page_size, base_url, project)
+            finally:
+                for key in [k for k in os.environ if k.startswith("NANGO_")]:
+                    del os.environ[key]
+                os.environ.update(saved)
+
+
+def run_ours(setup: Setup) -> float:
+    """One in-process dry run; the wall time, after checking every record was saved."""
+    from cli.dryrun import DryRunOptions, dry_run
+
+    options = DryRunOptions(name="items", connection_id="bench", integration_id="github")
+    start = time.perf_counter()
+    report = dry_run(options, project_root=setup.project)
+    elapsed = time.perf_counter() - start
+    saved = report.capture.record_count("save")
+    report.capture.close()
+    if report.error is not None:
+        raise BenchFailed(f"the dry run failed: {report.error.to_json()}")
+    if saved != setup.records:
+        raise BenchFailed(f"the dry run saved {saved} records, expected {setup.records}")
+    return elapsed
+
+
+def run_baseline(setup: Setup) -> float:
+    """The same pages with a bare httpx loop, `json` and `BaselineItem.model_validate`."""
+    start = time.perf_counter()
+    count = 0
+    with httpx.Client(headers={"authorization": "Bearer x"}) as client:
+        url: str | None = f"{setup.base_url}/items?per_page={setup.page_size}"
+        while url is not None:
+            response = client.get(url)
+            response.raise_for_status()
+            for record in json.loads(response.content):
+                BaselineItem.model_validate(record)
+                count += 1
+            url = response.links.get("next", {}).get("url")
+    elapsed = time.perf_counter() - start
+    if count != setup.records:
+        raise BenchFailed(f"the baseline read {count} records, expected {setup.records}")
+    return elapsed
+
+
+def compare(
+    ours: Callable[[], float], baseline: Callable[[], float], runs: int, warmups: int
+) -> tuple[float, float]:
+    """Medians of `ours` and `baseline` (each returns its own duration), run alternately."""
+    for _ in range(warmups):
+        ours()
+        baseline()
+    ours_times: list[float] = []
+    base_times: list[float] = []
+    for _ in range(runs):
+        ours_times.append(ours())
+        base_times.append(baseline())
+    return statistics.median(ours_times), statistics.median(base_times)
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size in MB: from /proc/self/status on Linux, else the
+    peak from getrusage for both (Linux reports KB, macOS bytes)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    return peak_mb, peak_mb
+
+
+def reset_peak_rss() -> None:
+    """Start the peak RSS afresh where Linux allows it (`5` into /proc/self/clear_refs)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def traced_peak_mb(run: Callable[[], object]) -> float:
+    """The tracemalloc peak of Python allocations during `run()`, in MB."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / (1024 * 1024)
+    finally:
+        tracemalloc.stop()
+
+
+def measure_memory(records: int, page_size: int) -> dict[str, float]:
+    """Peak RSS of a cold dry run, then tracemalloc peaks of a warm one and of the baseline."""
+    import cli.dryrun  # noqa: F401  imported before the RSS baseline
+
+    with bench_setup(records, page_size) as setup:
+        gc.collect()
+        reset_peak_rss()
+        rss_before = rss_mb()[0]
+        run_ours(setup)
+        rss_peak = rss_mb()[1]
+        ours_peak = traced_peak_mb(lambda: run_ours(setup))
+        base_peak = traced_peak_mb(lambda: run_baseline(setup))
+    return {
+        "records": records,
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": rss_peak,
+        "tracemalloc_peak_mb": ours_peak,
+        "baseline_tracemalloc_peak_mb": base_peak,
+    }
+
+
+def memory_in_subprocess(records: int, page_size: int) -> dict[str, float]:
+    """`measure_memory` in a fresh interpreter, so sizes don't share a high-water mark."""
+    cmd = [sys.executable, __file__, "--measure-memory", "--records", str(records)]
+    done = subprocess.run(
+        [*cmd, "--page-size", str(page_size)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@contextmanager
+def profiling_threads(profiler: cProfile.Profile) -> Iterator[None]:
+    """Profile threads started inside the block (`dry_run` runs the script in a worker thread)."""
+    import threading
+
+    original = threading.Thread.run
+
+    def run(self: threading.Thread) -> None:
+        profiler.enable()
+        try:
+            original(self)
+        finally:
+            profiler.disable()
+
+    threading.Thread.run = run  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        threading.Thread.run = original  # type: ignore[method-assign]
+
+
+def profile_ours(setup: Setup, top: int) -> None:
+    """One warm dry run under cProfile (main and script threads); the top functions."""
+    run_ours(setup)
+    profiler = cProfile.Profile()
+    with profiling_threads(profiler):
+        profiler.enable()
+        elapsed = run_ours(setup)
+        profiler.disable()
+    print(f"\nprofile of one dry run ({elapsed:.2f} s wall, under cProfile):")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def rate(records: int, seconds: float) -> str:
+    return f"{records / seconds:>12,.0f} records/s"
+
+
+def bench_throughput(setup: Setup, repeat: int, warmups: int) -> None:
+    ours, base = compare(lambda: run_ours(setup), lambda: run_baseline(setup), repeat, warmups)
+    ratio = base / ours  # throughput ratio: (records / ours) / (records / base)
+    verdict = "PASS" if ratio >= THROUGHPUT_TARGET else "FAIL"
+    print(f"{'nango dry run, in-process':<34}{ours:9.3f} s {rate(setup.records, ours)}")
+    print(f"{'baseline: httpx + json + pydantic':<34}{base:9.3f} s {rate(setup.records, base)}")
+    print(
+        f"throughput ratio ours / baseline: {ratio:.2f}  "
+        f"{verdict} (target >= {THROUGHPUT_TARGET:.2f})"
+    )
+
+
+def print_memory_table(results: list[dict[str, float]]) -> None:
+    print(
+        f"{'records':>9}  {'tracemalloc peak':>16}  {'peak RSS':>9}  {'RSS before run':>14}  "
+        f"{'baseline tracemalloc peak':>25}"
+    )
+    for result in results:
+        print(
+            f"{result['records']:>9,.0f}  {result['tracemalloc_peak_mb']:>13.1f} MB  "
+            f"{result['rss_peak_mb']:>6.1f} MB  {result['rss_before_mb']:>11.1f} MB  "
+            f"{result['baseline_tracemalloc_peak_mb']:>22.1f} MB"
+        )
+
+
+def bench_memory(records: int, page_size: int) -> None:
+    small = max(page_size, records // SMALL_FRACTION)
+    results = [memory_in_subprocess(n, page_size) for n in (small, records)]
+    print_memory_table(results)
+    first, last = results
+    traced = last["tracemalloc_peak_mb"] / first["tracemalloc_peak_mb"]
+    rss = last["rss_peak_mb"] / first["rss_peak_mb"]
+    rss_delta = last["rss_peak_mb"] - first["rss_peak_mb"]
+    base = last["baseline_tracemalloc_peak_mb"] / first["baseline_tracemalloc_peak_mb"]
+    verdict = "PASS" if max(traced, rss) <= MEMORY_GROWTH_LIMIT else "FAIL"
+    print(
+        f"growth {records:,} vs {small:,} records: tracemalloc peak {traced:.2f}x, "
+        f"peak RSS {rss:.2f}x ({rss_delta:+.1f} MB)  {verdict} (target <= {MEMORY_GROWTH_LIMIT}x)"
+    )
+    print(f"(baseline tracemalloc peak: {base:.2f}x)")
+
+
+def print_header(args: argparse.Namespace) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    pages = -(-args.records // args.page_size)
+    print(f"python {platform.python_version()} ({sys.executable}), {platform.platform()}")
+    print(f"cpus {os.cpu_count()}, load average {load}")
+    print(
+        f"{args.records:,} records, {args.page_size:,} per page ({pages} pages) from a local "
+        f"server process; {args.repeat} runs each (+{args.warmups} warm-up), alternating; "
+        "times are medians"
+    )
+    print()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs of each (median)")
+    parser.add_argument("--warmups", type=int, default=1)
+    parser.add_argument("--skip-memory", action="store_true", help="only time the throughput")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one dry run")
+    parser.add_argument("--profile-top", type=int, default=30, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-memory", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.records < 1 or args.page_size < 1 or args.repeat < 1:
+        parser.error("--records, --page-size and --repeat must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.measure_memory:
+            print(json.dumps(measure_memory(args.records, args.page_size)))
+            return 0
+        print_header(args)
+        with bench_setup(args.records, args.page_size) as setup:
+            bench_throughput(setup, args.repeat, args.warmups)
+            if args.profile:
+                profile_ours(setup, args.profile_top)
+        if not args.skip_memory:
+            print("\npeak memory of the dry run, each size in its own process:")
+            bench_memory(args.records, args.page_size)
+    except (BenchFailed, subprocess.CalledProcessError) as exc:
+        stderr = getattr(exc, "stderr", None) or ""
+        print(f"FAILED: {exc}\n{stderr}".rstrip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
