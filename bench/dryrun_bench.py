@@ -20,7 +20,6 @@ import os
 import platform
 import pstats
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+from timing import compare
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -235,21 +235,6 @@ def run_baseline(setup: Setup) -> float:
     if count != setup.records:
         raise BenchFailed(f"the baseline read {count} records, expected {setup.records}")
     return elapsed
-
-
-def compare(
-    ours: Callable[[], float], baseline: Callable[[], float], runs: int, warmups: int
-) -> tuple[float, float]:
-    """Medians of `ours` and `baseline` (each returns its own duration), run alternately."""
-    for _ in range(warmups):
-        ours()
-        baseline()
-    ours_times: list[float] = []
-    base_times: list[float] = []
-    for _ in range(runs):
-        ours_times.append(ours())
-        base_times.append(baseline())
-    return statistics.median(ours_times), statistics.median(base_times)
 
 
 def rss_mb() -> tuple[float, float]:

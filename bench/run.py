@@ -17,10 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from timing import compare
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "nango-yaml"
@@ -85,21 +87,6 @@ def timed_run(cmd: Sequence[str], cwd: Path | None = None) -> float:
     except subprocess.CalledProcessError as exc:
         raise CommandFailed(exc) from exc
     return time.perf_counter() - start
-
-
-def compare(
-    ours: Callable[[], float], baseline: Callable[[], float], runs: int, warmups: int
-) -> tuple[float, float]:
-    """Medians of `ours` and `baseline` (each returns its own duration), run alternately."""
-    for _ in range(warmups):
-        ours()
-        baseline()
-    ours_times: list[float] = []
-    base_times: list[float] = []
-    for _ in range(runs):
-        ours_times.append(ours())
-        base_times.append(baseline())
-    return statistics.median(ours_times), statistics.median(base_times)
 
 
 def reset_project(root: Path) -> None:

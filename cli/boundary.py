@@ -21,31 +21,19 @@ from cli.exit_codes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_GLOBAL_OPTIONS = {
+    "debug": ("--debug", "Show debug output and tracebacks."),
+    "no_interactive": ("--no-interactive", "Never prompt (also when CI is set)."),
+    "auto_confirm": ("--auto-confirm", "Answer yes to confirmation prompts."),
+}
 _GLOBAL_PARAMETERS = [
     inspect.Parameter(
-        "debug",
+        name,
         inspect.Parameter.KEYWORD_ONLY,
         default=False,
-        annotation=Annotated[
-            bool, typer.Option("--debug", help="Show debug output and tracebacks.")
-        ],
-    ),
-    inspect.Parameter(
-        "no_interactive",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--no-interactive", help="Never prompt (also when CI is set).")
-        ],
-    ),
-    inspect.Parameter(
-        "auto_confirm",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--auto-confirm", help="Answer yes to confirmation prompts.")
-        ],
-    ),
+        annotation=Annotated[bool, typer.Option(flag, help=text)],
+    )
+    for name, (flag, text) in _GLOBAL_OPTIONS.items()
 ]
 _GLOBAL_NAMES = {p.name for p in _GLOBAL_PARAMETERS}
 

@@ -18,9 +18,11 @@ from runtime.pagination import merge_pagination, paginate
 from runtime.proxy_request import ProxyCall, ResponseType
 from runtime.records import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
 from runtime.sdk_types import ActionError as ActionError
-from runtime.sdk_types import Checkpoint, Connection, LogLevel, ProxyResponse
+from runtime.sdk_types import Checkpoint, LogLevel
+from runtime.sdk_types import Connection as Connection
 from runtime.sdk_types import HttpError as HttpError
 from runtime.sdk_types import NetworkError as NetworkError
+from runtime.sdk_types import ProxyResponse as ProxyResponse
 
 # What scripts use, re-exported by every generated models.py.
 PUBLIC_TYPES = [
