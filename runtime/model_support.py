@@ -7,7 +7,8 @@ are kept, and an optional field that was absent stays absent when the model is d
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import datetime
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import (
@@ -28,15 +29,25 @@ Int: TypeAlias = StrictInt
 Number: TypeAlias = StrictInt | StrictFloat
 
 
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?\Z",
+    re.ASCII,
+)
+
+
 def _check_iso_date(value: str | datetime) -> str | datetime:
+    """A date string must be ISO 8601 in its extended form: `2024-01-31`, `2024-01-31T12:00`,
+    `2024-01-31T12:00:00.123Z`, `2024-01-31T12:00:00+02:00` (and be a real date)."""
     if isinstance(value, str):
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
+        valid = bool(_ISO_DATE.match(value))
+        if valid:
             try:
-                date.fromisoformat(value)
+                datetime.fromisoformat(value.replace("z", "Z").replace(",", "."))
             except ValueError:
-                raise ValueError("must be an ISO 8601 date or date-time string") from None
+                valid = False
+        if not valid:
+            raise ValueError("must be an ISO 8601 date or date-time string")
     return value
 
 
