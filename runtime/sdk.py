@@ -17,23 +17,13 @@ from runtime.errors import ScriptError
 from runtime.pagination import merge_pagination, paginate
 from runtime.proxy_request import ProxyCall, ResponseType
 from runtime.records import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
+from runtime.sdk_types import PUBLIC_TYPES, Checkpoint, LogLevel
 from runtime.sdk_types import ActionError as ActionError
-from runtime.sdk_types import Checkpoint, LogLevel
 from runtime.sdk_types import Connection as Connection
 from runtime.sdk_types import HttpError as HttpError
 from runtime.sdk_types import NetworkError as NetworkError
 from runtime.sdk_types import ProxyResponse as ProxyResponse
 
-# What scripts use, re-exported by every generated models.py.
-PUBLIC_TYPES = [
-    "ActionError",
-    "Connection",
-    "HttpError",
-    "NangoAction",
-    "NangoSync",
-    "NetworkError",
-    "ProxyResponse",
-]
 __all__ = [*PUBLIC_TYPES, "PUBLIC_TYPES", "Backend", "Checkpoint", "ScriptContext"]
 
 _LEVELS: dict[str, LogLevel] = {

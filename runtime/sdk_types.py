@@ -10,6 +10,18 @@ LogLevel = Literal["debug", "info", "warn", "error"]
 JSONValue = Any
 Checkpoint = dict[str, str | int | float | bool]
 
+# What scripts use from `runtime.sdk`, re-exported by every generated models.py (listed here so
+# that code generation needs no import of the SDK and its HTTP stack).
+PUBLIC_TYPES = [
+    "ActionError",
+    "Connection",
+    "HttpError",
+    "NangoAction",
+    "NangoSync",
+    "NetworkError",
+    "ProxyResponse",
+]
+
 
 class ActionError(Exception):
     """Raised by an action to fail with a payload; callers receive
