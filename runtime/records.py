@@ -129,26 +129,44 @@ def prepare_batch(
 ) -> PreparedBatch:
     """Records as JSON objects, `_nango_metadata` stripped, checked against `model` (dicts only:
     model instances were checked when built), of duplicate ids the last kept."""
-    checked = validate and model in registry
+    validator = registry.validator(model) if validate and model in registry else None
     originals = list(items)
-    records = originals
-    if all(type(r) is dict and METADATA_KEY not in r for r in originals):
-        # The common case, plain dicts: checked one by one with the model's core validator
-        # (a whole-list validation keeps every instance alive and costs more in GC).
-        invalid = _invalid_records(originals, model, registry) if checked else []
-    else:
-        records = [_record_of(item) for item in originals]
-        built = zip(records, originals, strict=True)
-        dicts = [r for r, item in built if not isinstance(item, BaseModel)]
-        invalid = _invalid_records(dicts, model, registry) if checked else []
+    plain = _plain_batch(originals, model, validator)
+    if plain is not None:
+        invalid, ids = plain
+        kept, duplicates = keep_last_by_id(originals, ids)
+        return PreparedBatch(kept, invalid, duplicates)
+    records = [_record_of(item) for item in originals]
+    built = zip(records, originals, strict=True)
+    dicts = [r for r, item in built if not isinstance(item, BaseModel)]
+    invalid = _invalid_records(dicts, model, validator) if validator else []
     kept, duplicates = keep_last_by_id(records)
     return PreparedBatch(kept, invalid, duplicates)
 
 
+def _plain_batch(
+    records: list[Any], model: str, validator: Callable[[Any], Any] | None
+) -> tuple[list[InvalidRecord], list[Any]] | None:
+    """The common case in one pass: plain dicts without `_nango_metadata`, each checked with the
+    model's core validator (validating the whole list at once keeps every instance alive and
+    costs more in garbage collection). None when the batch is not all such dicts."""
+    invalid: list[InvalidRecord] = []
+    ids: list[Any] = []
+    for record in records:
+        if type(record) is not dict or METADATA_KEY in record:
+            return None
+        ids.append(record.get("id"))
+        if validator is not None:
+            try:
+                validator(record)
+            except ValidationError as exc:
+                invalid.append(InvalidRecord(model, record, field_errors(exc, record)))
+    return invalid, ids
+
+
 def _invalid_records(
-    records: list[Any], model: str, registry: ModelRegistry
+    records: list[Any], model: str, validator: Callable[[Any], Any]
 ) -> list[InvalidRecord]:
-    validator = registry.validator(model)
     invalid: list[InvalidRecord] = []
     for record in records:
         try:
@@ -169,10 +187,13 @@ def _id_of(record: Any) -> Any:
     return None
 
 
-def keep_last_by_id(records: list[Any]) -> tuple[list[Any], list[str]]:
-    """Of records sharing an `id`, keep the last (in its place); the repeated ids, in order."""
+def keep_last_by_id(
+    records: list[Any], ids: list[Any] | None = None
+) -> tuple[list[Any], list[str]]:
+    """Of records sharing an `id`, keep the last (in its place); the repeated ids, in order.
+    `ids` may give the records' `id` values when the caller already has them."""
     try:
-        ids = [r.get("id") for r in records]
+        ids = [r.get("id") for r in records] if ids is None else ids
         if len(set(ids)) == len(ids) and None not in ids:
             return records, []
     except (AttributeError, TypeError):  # not all dicts, or ids that are not hashable
