@@ -191,5 +191,9 @@ def write_json_report(report: DryRunReport) -> None:
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()
+    for note in report.notes:
+        output.warning(note)
+    if report.fixture_file:
+        output.info(f"fixtures saved to {output.esc(report.fixture_file)}")
     if report.error is not None:
         output.error(f"{report.error.type}: {report.error.message}")

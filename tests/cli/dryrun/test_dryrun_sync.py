@@ -211,6 +211,14 @@ def test_invalid_records_without_validation_are_kept_unchanged(
     assert report["batch_save"]["BadContact"] == [{"id": "c1"}, {"id": "c2", "email": "x@y.z"}]
 
 
+def test_json_mode_keeps_stdout_pure_and_warns_on_stderr(
+    cli: Cli, project: Path, fake_api: FakeApi, connect: Any
+) -> None:
+    result = cli("dryrun", "bad-records", "conn-1", "--json", cwd=project)
+    assert json.loads(result.stdout)["error"] is None
+    assert len([line for line in result.stderr.splitlines() if "do not match" in line]) == 2
+
+
 def test_invalid_records_with_validation_fail_with_a_report_by_field(
     cli: Cli, project: Path, fake_api: FakeApi, connect: Any
 ) -> None:
