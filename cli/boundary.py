@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -73,6 +74,11 @@ def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
     except KeyboardInterrupt:
         output.error("interrupted")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader of stdout went away (`nango ... | head`): stop quietly, as shell tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(ExitCode.BROKEN_PIPE) from None
     except UserError as exc:
         render_user_error(exc)
         raise typer.Exit(failure) from None

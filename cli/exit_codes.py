@@ -13,3 +13,4 @@ class ExitCode(IntEnum):
     DEPLOY_ERROR = 11
     DRYRUN_ERROR = 12
     INTERRUPTED = 130  # Ctrl-C
+    BROKEN_PIPE = 141  # stdout was closed by its reader (128 + SIGPIPE), as shell tools exit
