@@ -30,14 +30,15 @@ def build_client(
 ) -> AnyClient:
     """A client with our user agent, a `timeout`-second budget per read/write/pool wait
     (connecting gets at most 15 s) and redirects followed."""
-    options = {
-        "timeout": httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
-        "follow_redirects": True,
-        "headers": {"user-agent": USER_AGENT},
-    }
+    timeouts = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S))
+    headers = {"user-agent": USER_AGENT}
     if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-        return httpx.Client(transport=transport, **options)  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, **options)  # type: ignore[arg-type]
+        return httpx.Client(
+            transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
+        )
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
+    )
 
 
 async def send(client: AnyClient, request: httpx.Request) -> httpx.Response:

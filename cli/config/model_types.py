@@ -53,18 +53,19 @@ def is_valid_model_name(name: str) -> bool:
     return bool(_MODEL_NAME.match(name))
 
 
-def native_literal(text: str) -> Scalar | type[Exception]:
-    """`true`, `false`, `null`, or a leading integer (JavaScript `parseInt`), else `Exception`."""
+def native_literal(text: str) -> tuple[bool, Scalar]:
+    """`true`, `false`, `null`, or a leading integer (JavaScript `parseInt`): (True, value);
+    anything else: (False, None)."""
     match = _LEADING_INT.match(text)
     if match:
-        return int(match.group(1) + match.group(2))
+        return True, int(match.group(1) + match.group(2))
     lowered = text.lower()
     literals: dict[str, Scalar] = {"true": True, "false": False, "null": None}
     if lowered in literals:
-        return literals[lowered]
+        return True, literals[lowered]
     if lowered == "undefined":
-        return "undefined"
-    return Exception
+        return True, "undefined"
+    return False, None
 
 
 def is_generic_syntax(text: str) -> bool:
@@ -229,9 +230,8 @@ class ModelsParser:
         alias = TYPE_ALIASES.get(clean.lower())
         if alias:
             return ModelField(name, alias, ts_type=True, array=is_array, optional=optional)
-        native = native_literal(clean)
-        if native is not Exception:
-            literal: Scalar = native  # type: ignore[assignment]
+        is_literal, literal = native_literal(clean)
+        if is_literal:
             return ModelField(name, literal, ts_type=True, array=is_array, optional=optional)
         if is_generic_syntax(clean):
             self._syntax_error(clean, path)
