@@ -37,7 +37,8 @@ class _Status:
 
         c = self.capture
         text = (
-            f"running {output.esc(self.name)} · {c.request_count} requests · {c.pages} pages · "
+            f"running {output.esc(self.name)} · {c.request_count} requests · "
+            f"{c.pages} pages ({c.page_items:,} items) · "
             f"{c.record_count('save'):,} records saved"
         )
         return Spinner("dots", text)

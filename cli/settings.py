@@ -12,11 +12,6 @@ class GlobalOptions:
     interactive: bool = True
     auto_confirm: bool = False
 
-    @property
-    def may_prompt(self) -> bool:
-        """Prompts happen only interactively, outside CI, on a terminal."""
-        return self.interactive and not is_ci()
-
 
 def is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

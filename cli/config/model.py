@@ -34,10 +34,6 @@ class ModelField:
         """The member fields of a nested object, union or list type (empty for a plain type)."""
         return self.value if isinstance(self.value, list) else []
 
-    @property
-    def is_nested(self) -> bool:
-        return isinstance(self.value, list)
-
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
         out["value"] = (

@@ -18,8 +18,6 @@ from runtime.proxy import Attempt
 from runtime.records import ValidationSummary
 from runtime.sdk_types import LogLevel
 
-RECORD_KINDS = ("save", "delete", "update")
-
 
 @dataclass
 class RequestEntry:

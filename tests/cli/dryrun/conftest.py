@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import Cli
+
 TOKEN = "tok-secret-4f9a1c"
 HERE = Path(__file__).resolve().parent
 
@@ -458,3 +460,11 @@ def connect(monkeypatch: pytest.MonkeyPatch, fake_api: FakeApi) -> Callable[...,
 
     setup()
     return setup
+
+
+def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any]:
+    """`nango dryrun ARGS --json`: the report, after checking the token was never printed."""
+    result = cli("dryrun", *args, "--json", cwd=root, expect=expect)
+    assert TOKEN not in result.output
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report

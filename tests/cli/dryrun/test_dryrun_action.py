@@ -7,15 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply
+from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, run_json
 from tests.conftest import Cli
-
-
-def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any]:
-    result = cli("dryrun", *args, "--json", cwd=root, expect=expect)
-    assert TOKEN not in result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
 
 
 def test_action_posts_its_body_and_reports_the_output(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, ok
+from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, ok, run_json
 from tests.conftest import Cli
 
 REPORT_KEYS = {
@@ -22,13 +22,6 @@ REPORT_KEYS = {
     "error",
 }
 NEXT = '<{base}/repos/acme/app/issues?state=all&page=2>; rel="next", <{base}/x>; rel="last"'
-
-
-def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any]:
-    result = cli("dryrun", *args, "--json", cwd=root, expect=expect)
-    assert TOKEN not in result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
 
 
 def issue_pages(api: FakeApi) -> None:

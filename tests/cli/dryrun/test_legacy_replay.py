@@ -73,4 +73,5 @@ def test_nango_test_reports_a_difference_against_legacy_fixtures(
     script.write_text(USERS_SCRIPT.replace('user["type"] == "bot"', 'user["type"] != "bot"'))
     result = cli("test", "users", cwd=notion_project, expect=1)
     assert "batch_save User" in result.stdout
-    assert '"isBot": false' in result.stdout or '"isBot": true' in result.stdout
+    assert '-  "isBot": false,' in result.stdout  # John Doe, a person, recorded as no bot
+    assert '+  "isBot": true,' in result.stdout

@@ -9,17 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, closed_port_url, ok
+from tests.cli.dryrun.conftest import FakeApi, Reply, closed_port_url, ok, run_json
 from tests.conftest import Cli
 
 ISSUE = {"id": 5, "number": 5, "url": "u", "title": "t"}
-
-
-def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any]:
-    result = cli("dryrun", *args, "--json", cwd=root, expect=expect)
-    assert TOKEN not in result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
 
 
 def test_429_with_retry_after_zero_then_200(
