@@ -171,7 +171,7 @@ def http_server(folder: Path, records: int, page_size: int) -> Iterator[str]:
 
 def make_project(root: Path, page_size: int) -> Path:
     """A project with the `items` sync of integration `github`, generated and written."""
-    from cli.generate import generate
+    from cli.codegen.generate import generate
 
     root.mkdir()
     (root / "nango.yaml").write_text(NANGO_YAML, encoding="utf-8")
@@ -203,7 +203,7 @@ def bench_setup(records: int, page_size: int) -> Iterator[Setup]:
 
 def run_ours(setup: Setup) -> float:
     """One in-process dry run; the wall time, after checking every record was saved."""
-    from cli.dryrun import DryRunOptions, dry_run
+    from cli.dryrun.run import DryRunOptions, dry_run
 
     options = DryRunOptions(name="items", connection_id="bench", integration_id="github")
     start = time.perf_counter()
@@ -268,7 +268,7 @@ def traced_peak_mb(run: Callable[[], object]) -> float:
 
 def measure_memory(records: int, page_size: int) -> dict[str, float]:
     """Peak RSS of a cold dry run, then tracemalloc peaks of a warm one and of the baseline."""
-    import cli.dryrun  # noqa: F401  imported before the RSS baseline
+    import cli.dryrun.run  # noqa: F401  imported before the RSS baseline
 
     with bench_setup(records, page_size) as setup:
         gc.collect()

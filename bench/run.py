@@ -144,7 +144,7 @@ def bench_generate_one(counts: Counts, project: Path) -> Row:
 def bench_generate_in_process(counts: Counts, project: Path) -> Row:
     import yaml
 
-    from cli.generate import generate
+    from cli.codegen.generate import generate
 
     config = project / "nango.yaml"
 

@@ -64,7 +64,7 @@ def command(*, failure: ExitCode = ExitCode.FAILURE) -> Callable[[F], F]:
 
 
 def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
-    from cli import output
+    from cli.terminal import console as output
     from runtime.errors import UserError
 
     try:
@@ -91,9 +91,9 @@ def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
 
 
 def render_user_error(exc: Exception) -> None:
-    from cli import output
-    from cli.compiler import CompileError
+    from cli.compile.compiler import CompileError
     from cli.config.issues import ConfigError
+    from cli.terminal import console as output
     from runtime.errors import UserError
 
     if isinstance(exc, ConfigError):

@@ -69,8 +69,8 @@ class Cli:
         self.monkeypatch = monkeypatch
 
     def __call__(self, *args: str, cwd: Path | None = None, expect: int | None = 0) -> CliResult:
-        from cli import output
         from cli.app import app
+        from cli.terminal import console as output
 
         if cwd is not None:
             self.monkeypatch.chdir(cwd)

@@ -1,7 +1,7 @@
 """`models.py`: pydantic v2 models for every model of nango.yaml, plus the SDK re-exports.
 
 The output is deterministic (same config, same bytes). Types never change data: see
-`runtime.model_support`. Field names that are not usable Python attributes get an alias that
+`runtime.sdk.models`. Field names that are not usable Python attributes get an alias that
 keeps the original name for validation and dumping.
 """
 
@@ -93,7 +93,7 @@ def render_models(config: ParsedConfig, *, header: str, sdk_exports: list[str]) 
 
 
 def _reserved_field_names() -> frozenset[str]:
-    from runtime.model_support import NangoModel
+    from runtime.sdk.models import NangoModel
 
     return frozenset(dir(NangoModel))
 
@@ -107,10 +107,10 @@ def _imports(exports: list[str]) -> str:
         "",
         "import pydantic as _pd",
         "",
-        "from runtime import model_support as _ms",
+        "from runtime.sdk import models as _ms",
     ]
     if exports:
-        lines.append("from runtime.sdk import (")
+        lines.append("from runtime.sdk.nango import (")
         lines.extend(f"    {name} as {name}," for name in exports)
         lines.append(")")
     return "\n".join(lines)

@@ -17,8 +17,8 @@ def compile() -> None:
 
       nango compile
     """
-    from cli import output
-    from cli.compiler import compile_project
+    from cli.compile.compiler import compile_project
+    from cli.terminal import console as output
 
     result = compile_project()
     root = result.generated.project.root

@@ -69,9 +69,9 @@ def dryrun(
 
       nango dryrun issues my-connection --replay --json
     """
-    from cli import dryrun_setup as setup
-    from cli.dryrun import DryRunOptions, dry_run
-    from cli.dryrun_render import live_status, render_report, write_json_report
+    from cli.dryrun import setup
+    from cli.dryrun.run import DryRunOptions, dry_run
+    from cli.terminal.dryrun_report import live_status, render_report, write_json_report
 
     options = DryRunOptions(
         name=name,

@@ -15,8 +15,8 @@ def generate() -> None:
 
       nango generate
     """
-    from cli import output
-    from cli.generate import generate as run_generate
+    from cli.codegen.generate import generate as run_generate
+    from cli.terminal import console as output
 
     result = run_generate()
     root = result.project.root

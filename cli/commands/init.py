@@ -25,8 +25,8 @@ def init(
 
       nango init .
     """
-    from cli import output
-    from cli.scaffold import init_project
+    from cli.init.scaffold import init_project
+    from cli.terminal import console as output
 
     result = init_project(path=path)
     for issue in result.generated.warnings if result.generated else []:

@@ -26,8 +26,8 @@ def test(
 
       nango test issues create-issue
     """
-    from cli import output
-    from cli.fixture_tests import run_fixture_tests
+    from cli.terminal import console as output
+    from cli.test.runner import run_fixture_tests
 
     results = run_fixture_tests(scripts=scripts or None)
     if not results:

@@ -12,8 +12,8 @@ def version() -> None:
 
       nango version
     """
-    from cli import output
-    from cli.runtime_client import runtime_version
+    from cli.client import runtime_version
+    from cli.terminal import console as output
     from runtime import __version__
 
     output.result(f"Nango CLI version: {__version__}")

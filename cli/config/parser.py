@@ -16,7 +16,7 @@ from cli.config.model import (
     Sync,
 )
 from cli.config.model_types import ModelsParser, js_truthy, referenced_models
-from runtime.frequency import FrequencyError, parse_frequency
+from runtime.scheduler.frequency import FrequencyError, parse_frequency
 
 _MODEL_IN_URL = re.compile(r"{([^}]+)}")
 _NON_ALNUM = re.compile(r"[^A-Za-z0-9_]")

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from runtime.proxy import Attempt
-from runtime.records import ValidationSummary
-from runtime.sdk_types import LogLevel
+from runtime.http.proxy import Attempt
+from runtime.sdk.batches import ValidationSummary
+from runtime.sdk.types import LogLevel
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from runtime.backends.capture import Capture, RequestEntry
-from runtime.fixtures.identity import RequestIdentity, identity_from_call
-from runtime.fixtures.store import FixtureSet
-from runtime.fixtures.unified import FixtureRecorder
-from runtime.proxy_request import ProxyCall
-from runtime.sdk_types import HttpError, ProxyResponse
+from runtime.http.request import ProxyCall
+from runtime.recordings.fixture_set import FixtureSet
+from runtime.recordings.identity import RequestIdentity, identity_from_call
+from runtime.recordings.unified import FixtureRecorder
+from runtime.sdk.types import HttpError, ProxyResponse
 
 
 class _Sender(Protocol):

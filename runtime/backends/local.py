@@ -8,11 +8,11 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from runtime.backends.capture import Capture
-from runtime.providers import Provider
-from runtime.proxy_request import ProxyCall
-from runtime.records import ValidationSummary
-from runtime.sdk import SDKUsageError
-from runtime.sdk_types import Checkpoint, Connection, LogLevel, ProxyResponse
+from runtime.http.providers import Provider
+from runtime.http.request import ProxyCall
+from runtime.sdk.batches import ValidationSummary
+from runtime.sdk.nango import SDKUsageError
+from runtime.sdk.types import Checkpoint, Connection, LogLevel, ProxyResponse
 
 
 class HttpSource(Protocol):

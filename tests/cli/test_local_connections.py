@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from cli.local_connections import local_connection, settings_prefix
+from cli.dryrun.connections import local_connection, settings_prefix
 from runtime.errors import UserError
-from runtime.providers import get_provider
+from runtime.http.providers import get_provider
 
 
 def test_prefix_is_the_integration_id_upper_cased() -> None:

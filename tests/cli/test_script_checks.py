@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.script_checks import ScriptIssue, ScriptKind, check_script
+from cli.compile.checks import ScriptIssue, ScriptKind, check_script
 
 FILE = Path("github/syncs/issues.py")
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from runtime.errors import UserError
-from runtime.http_client import build_client
-from runtime.pagination import merge_pagination, paginate, parse_link_header
-from runtime.providers import ProviderPagination, get_provider
-from runtime.proxy import ProxyCall, ProxyEngine
-from runtime.sdk import Connection, ProxyResponse
+from runtime.http.client import build_client
+from runtime.http.pagination import merge_pagination, paginate, parse_link_header
+from runtime.http.providers import ProviderPagination, get_provider
+from runtime.http.proxy import ProxyCall, ProxyEngine
+from runtime.sdk.nango import Connection, ProxyResponse
 
 
 class Api:

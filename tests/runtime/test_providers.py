@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import UserError
-from runtime.providers import (
+from runtime.http.providers import (
     Provider,
     UnknownProviderError,
     get_provider,
@@ -54,7 +54,7 @@ def test_catalog_matches_corpus_exactly() -> None:
 
 
 def test_bundled_file_is_sorted_by_key() -> None:
-    path = Path(__file__).parents[2] / "runtime" / "providers.yaml"
+    path = Path(__file__).parents[2] / "runtime" / "http" / "providers.yaml"
     keys = [
         line.split(":", 1)[0]
         for line in path.read_text(encoding="utf-8").splitlines()

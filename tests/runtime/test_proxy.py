@@ -12,10 +12,10 @@ import pytest
 
 from runtime import __version__
 from runtime.errors import UserError
-from runtime.http_client import build_client
-from runtime.providers import Provider, get_provider
-from runtime.proxy import Attempt, ProxyCall, ProxyEngine
-from runtime.sdk import Connection, ProxyResponse
+from runtime.http.client import build_client
+from runtime.http.providers import Provider, get_provider
+from runtime.http.proxy import Attempt, ProxyCall, ProxyEngine
+from runtime.sdk.nango import Connection, ProxyResponse
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -353,7 +353,7 @@ def test_client_credentials_token_from_the_connection_is_reused_until_it_expires
 
 
 def test_client_credentials_token_failure_raises_http_error() -> None:
-    from runtime.sdk import HttpError
+    from runtime.sdk.nango import HttpError
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"error": "invalid_client"})

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.http_client import build_client
-from runtime.providers import Provider
-from runtime.proxy import Attempt, ProxyCall, ProxyEngine
-from runtime.sdk import Connection, HttpError, NetworkError, ProxyResponse
+from runtime.http.client import build_client
+from runtime.http.providers import Provider
+from runtime.http.proxy import Attempt, ProxyCall, ProxyEngine
+from runtime.sdk.nango import Connection, HttpError, NetworkError, ProxyResponse
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 Answer = httpx.Response | Exception

@@ -10,11 +10,17 @@ from pydantic import StrictStr
 
 from runtime.backends.capture import Capture
 from runtime.backends.local import LocalBackend
-from runtime.model_support import NangoModel
-from runtime.proxy_request import ProxyCall
-from runtime.records import ModelRegistry
-from runtime.sdk import InvalidRecordsError, NangoAction, NangoSync, ScriptContext, SDKUsageError
-from runtime.sdk_types import Connection, ProxyResponse
+from runtime.http.request import ProxyCall
+from runtime.sdk.batches import ModelRegistry
+from runtime.sdk.models import NangoModel
+from runtime.sdk.nango import (
+    InvalidRecordsError,
+    NangoAction,
+    NangoSync,
+    ScriptContext,
+    SDKUsageError,
+)
+from runtime.sdk.types import Connection, ProxyResponse
 
 
 class Issue(NangoModel):

@@ -24,7 +24,7 @@ from cli.codegen.naming import python_identifier
 from cli.codegen.python_models import module_names, render_models
 from cli.config.loader import load_config
 from cli.config.model import Model, ModelField, ParsedConfig
-from runtime.sdk_types import PUBLIC_TYPES
+from runtime.sdk.types import PUBLIC_TYPES
 
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "nango-yaml"
 FOLDERS = (

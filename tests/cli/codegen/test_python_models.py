@@ -11,10 +11,10 @@ from typing import Any
 import pydantic
 import pytest
 
-import runtime.sdk
+import runtime.sdk.nango
 from cli.codegen.python_models import render_models
 from cli.config.loader import load_config_text
-from runtime.model_support import NangoModel
+from runtime.sdk.models import NangoModel
 
 YAML = """\
 integrations:
@@ -90,7 +90,7 @@ def gen(generate: Any) -> Any:
 
 def _render(yaml_text: str = YAML) -> str:
     parsed = load_config_text(yaml_text).parsed
-    return render_models(parsed, header="# header", sdk_exports=runtime.sdk.PUBLIC_TYPES)
+    return render_models(parsed, header="# header", sdk_exports=runtime.sdk.nango.PUBLIC_TYPES)
 
 
 # ----- the module
@@ -110,7 +110,7 @@ def test_is_valid_python() -> None:
 
 @pytest.mark.parametrize("name", ["NangoSync", "NangoAction", "ActionError"])
 def test_reexports_the_sdk(gen: Any, name: str) -> None:
-    assert getattr(gen.module, name) is getattr(runtime.sdk, name)
+    assert getattr(gen.module, name) is getattr(runtime.sdk.nango, name)
     assert name in gen.module.__all__
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.frequency import Frequency, FrequencyError, parse_frequency
+from runtime.scheduler.frequency import Frequency, FrequencyError, parse_frequency
 
 SECOND = 1000
 MINUTE = 60 * SECOND

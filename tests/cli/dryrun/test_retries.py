@@ -115,10 +115,10 @@ def test_network_error_fails_with_script_http_error(cli: Cli, project: Path, con
 def test_network_errors_are_retried_then_fail(
     cli: Cli, project: Path, connect: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import runtime.proxy
+    import runtime.http.proxy
 
-    monkeypatch.setattr(runtime.proxy, "_BACKOFF_BASE_S", 0.001)
-    monkeypatch.setattr(runtime.proxy, "_BACKOFF_FLOOR_S", 0.0)
+    monkeypatch.setattr(runtime.http.proxy, "_BACKOFF_BASE_S", 0.001)
+    monkeypatch.setattr(runtime.http.proxy, "_BACKOFF_FLOOR_S", 0.0)
     connect(BASE_URL=closed_port_url())
 
     result = cli("dryrun", "fetch-one", "conn-1", "--json", cwd=project, expect=12)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from runtime.http_client import AnyClient, send
-from runtime.providers import Provider
-from runtime.proxy_request import (
+from runtime.http.client import AnyClient, send
+from runtime.http.providers import Provider
+from runtime.http.request import (
     ProxyCall,
     RequestBuilder,
     ResponseType,
@@ -29,7 +29,7 @@ from runtime.proxy_request import (
     parse_date,
     parse_number,
 )
-from runtime.sdk_types import Connection, HttpError, NetworkError, ProxyResponse
+from runtime.sdk.types import Connection, HttpError, NetworkError, ProxyResponse
 
 __all__ = ["Attempt", "ProxyCall", "ProxyEngine", "RequestBuilder", "ResponseType", "parse_body"]
 

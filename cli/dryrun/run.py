@@ -17,22 +17,22 @@ from typing import Any
 
 import httpx
 
-from cli.compiler import CompileError, CompileResult, check_one
-from cli.dryrun_setup import (
+from cli.codegen.generate import generate
+from cli.compile.compiler import CompileError, CompileResult, check_one
+from cli.dryrun.setup import (
     DryRunSetupError,
     ResolvedConnection,
     connection_from_fixtures,
     connection_from_settings,
     find_script,
 )
-from cli.generate import generate
 from cli.project import Project, ScriptRef, find_project
 from runtime import jsjson
 from runtime.backends.capture import Capture
 from runtime.backends.fixture_http import RecordingHttp, RecordingListener, ReplayHttp
 from runtime.backends.local import HttpSource, LocalBackend, WriteListener
 from runtime.errors import ScriptError
-from runtime.executor import (
+from runtime.execution.executor import (
     ENTRY_POINTS,
     LoadedProject,
     ScriptFailure,
@@ -42,13 +42,13 @@ from runtime.executor import (
     load_script,
     run_with_limit,
 )
-from runtime.fixtures.store import FixtureSet, load_fixtures
-from runtime.fixtures.unified import FixtureRecorder
-from runtime.http_client import build_client
-from runtime.http_client import close as close_client
-from runtime.proxy import ProxyEngine
-from runtime.records import to_json_value
-from runtime.sdk import NangoAction, NangoSync, ScriptContext
+from runtime.http.client import build_client
+from runtime.http.client import close as close_client
+from runtime.http.proxy import ProxyEngine
+from runtime.recordings.fixture_set import FixtureSet, load_fixtures
+from runtime.recordings.unified import FixtureRecorder
+from runtime.sdk.batches import to_json_value
+from runtime.sdk.nango import NangoAction, NangoSync, ScriptContext
 
 DEFAULT_TIMEOUTS_S = {"sync": 24 * 3600.0, "action": 15 * 60.0, "on-event": 5 * 60.0}
 Progress = Callable[[Capture], AbstractContextManager[Any]]

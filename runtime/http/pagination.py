@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel
 
 from runtime.errors import UserError
-from runtime.proxy_request import ProxyCall
-from runtime.sdk_types import ProxyResponse
+from runtime.http.request import ProxyCall
+from runtime.sdk.types import ProxyResponse
 
 __all__ = ["PAGINATION_TYPES", "merge_pagination", "paginate", "parse_link_header"]
 

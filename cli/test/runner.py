@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.dryrun import DryRunOptions, DryRunReport, dry_run
-from cli.generate import generate
+from cli.codegen.generate import generate
+from cli.dryrun.run import DryRunOptions, DryRunReport, dry_run
 from cli.project import ScriptRef, declared_scripts
-from runtime.fixtures.store import FixtureSet, load_fixtures
+from runtime.recordings.fixture_set import FixtureSet, load_fixtures
 
 SHOWN_DIFFERENCES = 10
 

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from cli import output
+from cli.terminal import console as output
 from runtime.backends.capture import Capture
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from cli.dryrun import DryRunReport
+    from cli.dryrun.run import DryRunReport
 
 SHOWN_RECORDS = 5
 SHOWN_COLUMNS = 6

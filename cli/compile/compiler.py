@@ -9,9 +9,9 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cli.generate import GenerateResult, generate
+from cli.codegen.generate import GenerateResult, generate
+from cli.compile.checks import ScriptIssue, check_script
 from cli.project import Project, ScriptRef, declared_scripts
-from cli.script_checks import ScriptIssue, check_script
 from runtime.errors import UserError
 
 

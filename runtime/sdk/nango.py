@@ -14,15 +14,15 @@ from typing import Any, Protocol
 
 from runtime import jsjson
 from runtime.errors import ScriptError
-from runtime.pagination import merge_pagination, paginate
-from runtime.proxy_request import ProxyCall, ResponseType
-from runtime.records import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
-from runtime.sdk_types import PUBLIC_TYPES, Checkpoint, LogLevel
-from runtime.sdk_types import ActionError as ActionError
-from runtime.sdk_types import Connection as Connection
-from runtime.sdk_types import HttpError as HttpError
-from runtime.sdk_types import NetworkError as NetworkError
-from runtime.sdk_types import ProxyResponse as ProxyResponse
+from runtime.http.pagination import merge_pagination, paginate
+from runtime.http.request import ProxyCall, ResponseType
+from runtime.sdk.batches import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
+from runtime.sdk.types import PUBLIC_TYPES, Checkpoint, LogLevel
+from runtime.sdk.types import ActionError as ActionError
+from runtime.sdk.types import Connection as Connection
+from runtime.sdk.types import HttpError as HttpError
+from runtime.sdk.types import NetworkError as NetworkError
+from runtime.sdk.types import ProxyResponse as ProxyResponse
 
 __all__ = [*PUBLIC_TYPES, "PUBLIC_TYPES", "Backend", "Checkpoint", "ScriptContext"]
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cli.compile.checks import ScriptIssue
     from cli.config.issues import ConfigIssue
-    from cli.script_checks import ScriptIssue
 
 
 @cache

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.config.model import ParsedConfig
-from cli.local_connections import local_connection, settings_prefix
+from cli.dryrun.connections import local_connection, settings_prefix
 from cli.project import Project, ScriptRef, declared_scripts
 from runtime.errors import UserError
-from runtime.fixtures.store import FixtureSet
-from runtime.providers import Provider, UnknownProviderError, get_provider
-from runtime.sdk_types import Connection
+from runtime.http.providers import Provider, UnknownProviderError, get_provider
+from runtime.recordings.fixture_set import FixtureSet
+from runtime.sdk.types import Connection
 
 
 class DryRunSetupError(UserError):

@@ -7,7 +7,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from cli.generate import GenerateResult, generate
+from cli.codegen.generate import GenerateResult, generate
 from cli.project import CONFIG_FILE
 from runtime.errors import UserError
 

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from runtime.errors import ScriptError, UserError
-from runtime.records import ModelRegistry, field_errors
-from runtime.sdk_types import ActionError, HttpError, NetworkError
+from runtime.sdk.batches import ModelRegistry, field_errors
+from runtime.sdk.types import ActionError, HttpError, NetworkError
 
 ScriptKind = Literal["sync", "action", "on-event"]
 ENTRY_POINTS: dict[ScriptKind, str] = {

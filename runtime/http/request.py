@@ -19,9 +19,9 @@ import httpx
 
 from runtime import jsjson
 from runtime.errors import UserError
-from runtime.http_client import AnyClient, send
-from runtime.providers import Provider
-from runtime.sdk_types import Connection, HttpError, NetworkError
+from runtime.http.client import AnyClient, send
+from runtime.http.providers import Provider
+from runtime.sdk.types import Connection, HttpError, NetworkError
 
 ResponseType = Literal["json", "text", "arraybuffer", "stream"]
 

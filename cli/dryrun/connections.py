@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.errors import UserError
-from runtime.providers import Provider
+from runtime.http.providers import Provider
 
 SETTINGS = (
     "PROVIDER",

@@ -1,9 +1,9 @@
 """The provider catalog: where each third-party API lives and how the SDK authenticates to it.
 
-The bundled catalog is `runtime/providers.yaml`. Each top-level key names a provider; an entry with
-`alias: other-key` starts from every setting of `other-key` and applies its own keys on top (nested
-mappings are merged key by key, and an explicit `null` clears an inherited value). Alias chains are
-followed; a cycle is an error.
+The bundled catalog is `runtime/http/providers.yaml`. Each top-level key names a provider; an
+entry with `alias: other-key` starts from every setting of `other-key` and applies its own keys on
+top (nested mappings are merged key by key, and an explicit `null` clears an inherited value).
+Alias chains are followed; a cycle is an error.
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ class UnknownProviderError(UserError):
         if self.suggestions:
             message += " Did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
         super().__init__(
-            message, hint="Provider keys are listed in runtime/providers.yaml (bundled catalog)."
+            message,
+            hint="Provider keys are listed in runtime/http/providers.yaml (bundled catalog).",
         )
 
 
@@ -269,7 +270,7 @@ def _build(text: str, source: str) -> dict[str, Provider]:
 
 @functools.lru_cache(maxsize=1)
 def _bundled_catalog() -> dict[str, Provider]:
-    text = resources.files("runtime").joinpath(_CATALOG_FILE).read_text(encoding="utf-8")
+    text = resources.files("runtime.http").joinpath(_CATALOG_FILE).read_text(encoding="utf-8")
     return _build(text, f"runtime/{_CATALOG_FILE}")
 
 

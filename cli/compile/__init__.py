@@ -1,0 +1,1 @@
+"""`nango compile`: the checks of every script (static and import)."""

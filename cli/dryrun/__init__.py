@@ -1,0 +1,1 @@
+"""`nango dryrun`: run one script locally, against the live API or recorded fixtures."""

@@ -1,0 +1,1 @@
+"""`nango init`: scaffold the example project."""

@@ -1,0 +1,1 @@
+"""The terminal: Rich consoles, issue rendering and the reports of each command."""

@@ -1,0 +1,1 @@
+"""`nango test`: replay recorded fixtures and compare what the scripts produce."""

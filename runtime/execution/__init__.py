@@ -1,0 +1,1 @@
+"""Running one script: the loader, `run_script`, time limits and error mapping."""

@@ -1,0 +1,1 @@
+"""HTTP for scripts: the client, the proxy engine (auth, retries), pagination, providers."""

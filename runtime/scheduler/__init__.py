@@ -1,0 +1,1 @@
+"""Sync schedules and frequencies (`runs: every 30min`); the task queue lands with the runtime."""

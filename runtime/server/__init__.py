@@ -1,0 +1,1 @@
+"""The runtime server (the public API Nango's clients use). Empty until the runtime lands."""

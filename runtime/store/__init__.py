@@ -1,0 +1,1 @@
+"""The record store (SQLite and PostgreSQL behind one interface). Empty until the runtime lands."""
