@@ -53,14 +53,20 @@ def command(*, failure: ExitCode = ExitCode.FAILURE) -> Callable[[F], F]:
             for name in _GLOBAL_NAMES & set(signature.parameters):
                 kwargs[name] = options[name]
             settings.apply(**options)
-            load_dotenv(Path.cwd() / ".env")
-            return run_guarded(lambda: fn(*args, **kwargs), failure)
+            return run_guarded(lambda: _run(fn, args, kwargs), failure)
 
         wrapper.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
         wrapper.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in shared}}
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _run(fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    from cli.project import load_project_env
+
+    load_project_env(Path.cwd())
+    return fn(*args, **kwargs)
 
 
 def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
@@ -91,33 +97,15 @@ def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
 
 
 def render_user_error(exc: Exception) -> None:
-    from cli.compile.compiler import CompileError
     from cli.config.issues import ConfigError
     from cli.terminal import console as output
-    from runtime.errors import UserError
+    from runtime.errors import CompileError, UserError
 
     if isinstance(exc, ConfigError):
         output.config_issues(exc.issues)
         output.error(exc.message)
     elif isinstance(exc, CompileError):
-        output.script_issues(exc.result.issues, exc.result.generated.project.root)
+        output.script_issues(exc.issues, exc.root)
         output.error(exc.message)
     elif isinstance(exc, UserError):
         output.error(exc.message, exc.hint)
-
-
-def load_dotenv(path: Path) -> None:
-    """Set `KEY=value` lines of `.env` that are not already in the environment."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        os.environ.setdefault(key.strip(), value)

@@ -1,13 +1,15 @@
-"""Where things are in a user's integration project."""
+"""Where things are in a user's integration project, and its `.env`."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from cli.config.model import Action, ParsedConfig, Sync
-from runtime.errors import UserError
+from runtime.errors import ProjectError
+from runtime.execution.description import ScriptDescription
 
 CONFIG_FILE = "nango.yaml"
 ScriptKind = Literal["sync", "action", "on-event"]
@@ -18,7 +20,10 @@ KIND_FOLDERS: dict[ScriptKind, str] = {
 }
 
 
-class NotAProjectError(UserError):
+ENV_FILE = ".env"
+
+
+class NotAProjectError(ProjectError):
     pass
 
 
@@ -63,6 +68,26 @@ class ScriptRef:
     sync: Sync | None = None
     action: Action | None = None
 
+    def description(self, project: Project) -> ScriptDescription:
+        """What `run_script` needs to run this script."""
+        sync, action = self.sync, self.action
+        return ScriptDescription(
+            kind=self.kind,
+            name=self.name,
+            integration=self.integration,
+            path=self.path,
+            project_root=project.root,
+            input_model=(sync.input if sync else action.input if action else None),
+            output_models=tuple(sync.output if sync else (action.output or []) if action else ()),
+            declared_models=tuple(sync.output) if sync else (),
+            webhook_subscriptions=tuple(str(s) for s in sync.webhook_subscriptions) if sync else (),
+            version=_version(sync or action),
+        )
+
+
+def _version(config: Sync | Action | None) -> str:
+    return "" if config is None or config.version is None else str(config.version)
+
 
 def find_project(start: Path) -> Project:
     """The project containing `start`: the nearest folder upwards that holds a nango.yaml."""
@@ -92,3 +117,31 @@ def declared_scripts(project: Project, config: ParsedConfig) -> list[ScriptRef]:
                 ScriptRef(key, "on-event", name, project.script_path(key, "on-event", name))
             )
     return refs
+
+
+def load_env(folder: Path) -> Path | None:
+    """Read `folder/.env` into the environment (variables already set win); the file read, if
+    any. Quotes, `export`, comments and multi-line values as python-dotenv reads them."""
+    path = folder / ENV_FILE
+    if not path.is_file():
+        return None
+    from dotenv import dotenv_values
+
+    try:
+        found = dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for key, value in found.items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    return path
+
+
+def load_project_env(start: Path) -> Path | None:
+    """Read the `.env` of the project containing `start` (or of `start` itself when it is in no
+    project): what every command does first."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return load_env(folder)
+    return load_env(start)

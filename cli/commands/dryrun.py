@@ -69,26 +69,25 @@ def dryrun(
 
       nango dryrun issues my-connection --replay --json
     """
-    from cli.dryrun import setup
+    from cli.dryrun import options as parse
     from cli.dryrun.run import DryRunOptions, dry_run
     from cli.terminal.dryrun_report import live_status, render_report, write_json_report
+    from runtime.execution.run import NO_INPUT
 
     options = DryRunOptions(
         name=name,
         connection_id=connection_id,
         environment=environment,
-        last_sync_date=setup.parse_last_sync_date(last_sync_date) if last_sync_date else None,
-        input=setup.parse_json_option(input, "--input") if input is not None else None,
-        has_input=input is not None,
-        metadata=setup.parse_object_option(metadata, "--metadata") if metadata else None,
-        checkpoint=setup.parse_checkpoint(checkpoint) if checkpoint else None,
+        last_sync_date=parse.parse_last_sync_date(last_sync_date) if last_sync_date else None,
+        input=parse.parse_json_option(input, "--input") if input is not None else NO_INPUT,
+        metadata=parse.parse_object_option(metadata, "--metadata") if metadata else None,
+        checkpoint=parse.parse_checkpoint(checkpoint) if checkpoint else None,
         integration_id=integration_id,
         variant=variant,
         validation=validation,
-        save=save,
-        replay=replay,
+        mode=parse.mode_of(save=save, replay=replay),
         keep_all_records=json_output,
-        timeout_s=timeout,
+        timeout_s=parse.parse_timeout(timeout),
     )
     report = dry_run(options, progress=None if json_output else lambda c: live_status(c, name))
     try:

@@ -11,7 +11,12 @@ from cli.exit_codes import ExitCode
 @command(failure=ExitCode.FAILURE)
 def test(
     scripts: Annotated[
-        list[str] | None, typer.Argument(metavar="[SCRIPT]...", help="Only these scripts.")
+        list[str] | None,
+        typer.Argument(metavar="[SCRIPT...]", help="Only these scripts (default: all)."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Stop a fixture's script after SECONDS (default 60)."),
     ] = None,
 ) -> None:
     """Replay every recorded fixture and compare saved/deleted records and action output.
@@ -26,21 +31,10 @@ def test(
 
       nango test issues create-issue
     """
-    from cli.terminal import console as output
+    from cli.dryrun.options import parse_timeout
+    from cli.terminal.test_report import render_test_results
     from cli.test.runner import run_fixture_tests
 
-    results = run_fixture_tests(scripts=scripts or None)
-    if not results:
-        output.warning("no recorded fixtures: record some with `nango dryrun NAME CONN --save`")
-    for result in results:
-        label = f"{result.script.integration}/{result.script.name}"
-        if result.passed:
-            output.success(f"{label} matches {result.fixtures.source.name}")
-            continue
-        output.result(f"[red]✗[/red] {output.esc(label)}")
-        for line in result.problems:
-            output.result(f"    {output.esc(line)}")
-    failed = sum(not r.passed for r in results)
-    output.result(f"{len(results) - failed} passed, {failed} failed")
-    if failed:
+    results = run_fixture_tests(scripts=scripts or None, timeout_s=parse_timeout(timeout))
+    if render_test_results(results):
         raise typer.Exit(ExitCode.FAILURE)

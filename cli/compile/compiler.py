@@ -1,18 +1,22 @@
-"""`compile`: everything `generate` validates, plus checks of every script file."""
+"""`compile`: everything `generate` validates, plus checks of every script file.
+
+The import check loads each script with the one script loader (`runtime.execution.loader`), as
+`run_script` will: a script's module body runs once per process, whether it is then only checked
+or also run.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli.codegen.generate import GenerateResult, generate
 from cli.compile.checks import ScriptIssue, check_script
 from cli.project import Project, ScriptRef, declared_scripts
-from runtime.errors import UserError
+from runtime.errors import CompileError, ScriptLoadError, UserError
+from runtime.execution.loader import ProjectLoader, loader_for
+
+__all__ = ["CompileError", "CompileResult", "check_one", "compile_project", "raise_for"]
 
 
 @dataclass
@@ -30,15 +34,6 @@ class CompileResult:
         return [i for i in self.issues if i.severity == "warning"]
 
 
-class CompileError(UserError):
-    """One or more scripts failed their checks; `result` holds every issue."""
-
-    def __init__(self, result: CompileResult) -> None:
-        count = len(result.errors)
-        super().__init__(f"compilation failed with {count} error{'s' if count != 1 else ''}")
-        self.result = result
-
-
 def compile_project(*, project_root: Path | None = None) -> CompileResult:
     """Validate nango.yaml, regenerate the generated files and check every declared script.
 
@@ -48,14 +43,23 @@ def compile_project(*, project_root: Path | None = None) -> CompileResult:
     generated = generate(project_root=project_root, create_stubs=False)
     project = generated.project
     result = CompileResult(generated, declared_scripts(project, generated.config.parsed))
+    loader = loader_for(project.root)
     for script in result.scripts:
-        result.issues.extend(check_one(project, script))
-    if result.errors:
-        raise CompileError(result)
+        result.issues.extend(check_one(project, script, loader))
+    raise_for(result.issues, project, scripts=len(result.scripts))
     return result
 
 
-def check_one(project: Project, script: ScriptRef) -> list[ScriptIssue]:
+def raise_for(issues: list[ScriptIssue], project: Project, *, scripts: int = 1) -> None:
+    """A `CompileError` with every issue when any of them is an error."""
+    if any(i.severity == "error" for i in issues):
+        raise CompileError(issues, project.root, scripts=scripts)
+
+
+def check_one(
+    project: Project, script: ScriptRef, loader: ProjectLoader | None = None
+) -> list[ScriptIssue]:
+    """The static checks of one script, then its import (when it parses)."""
     if not script.path.is_file():
         return [
             ScriptIssue(
@@ -68,54 +72,40 @@ def check_one(project: Project, script: ScriptRef) -> list[ScriptIssue]:
             )
         ]
     sync, action = script.sync, script.action
-    issues = check_script(
-        script.path,
-        kind=script.kind,
-        declared_models=sync.output if sync else [],
-        has_webhooks=bool(sync and sync.webhook_subscriptions),
-        has_input=bool(action and action.input),
-    )
+    try:
+        issues = check_script(
+            script.path,
+            kind=script.kind,
+            declared_models=sync.output if sync else [],
+            has_webhooks=bool(sync and sync.webhook_subscriptions),
+            has_input=bool(action and action.input),
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        return [_unreadable(project, script, exc)]
     if any(i.code == "syntax_error" for i in issues):
         return issues
-    return sorted([*issues, *import_issues(project, script.path)], key=lambda i: (i.line, i.column))
+    imported = import_issues(project, script.path, loader or loader_for(project.root))
+    return sorted([*issues, *imported], key=lambda i: (i.line, i.column))
 
 
-def import_issues(project: Project, path: Path) -> list[ScriptIssue]:
-    """Import the script as the executor will (project root importable); report what fails."""
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    name = f"_nango_compile_{digest}"
-    saved_path = list(sys.path)
-    before = set(sys.modules)
-    sys.path.insert(0, str(project.root))
-    sys.modules.pop("models", None)
+def _unreadable(project: Project, script: ScriptRef, exc: BaseException) -> ScriptIssue:
+    if isinstance(exc, UnicodeDecodeError):
+        reason = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    else:
+        reason = getattr(exc, "strerror", None) or str(exc)
+    message = f"{project.relative(script.path)} cannot be read: {reason}"
+    return ScriptIssue(script.path, 1, 1, "unreadable_script", message)
+
+
+def import_issues(project: Project, path: Path, loader: ProjectLoader) -> list[ScriptIssue]:
+    """Import the script as `run_script` will (project root importable); report what fails."""
+    from runtime.execution.isolation import guarded
+
     try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            return [ScriptIssue(path, 1, 1, "import_error", f"{path} cannot be loaded")]
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:
-        line = _failing_line(exc, path)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        message = f"importing the script failed: {detail}"
-        return [ScriptIssue(path, line, 1, "import_error", message)]
-    finally:
-        sys.path[:] = saved_path
-        _forget_modules(project.root, before)
+        with guarded(lambda _line: None):
+            loader.script(path)
+    except ScriptLoadError as exc:
+        return [ScriptIssue(path, exc.line, 1, "import_error", exc.message)]
+    except UserError as exc:  # models.py itself does not import
+        return [ScriptIssue(project.models_file, 1, 1, "import_error", exc.message)]
     return []
-
-
-def _failing_line(exc: BaseException, path: Path) -> int:
-    line = 1
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename) == path and frame.lineno:
-            line = frame.lineno
-    return line
-
-
-def _forget_modules(root: Path, before: set[str]) -> None:
-    """Drop modules the import loaded from the project, so the next check sees fresh files."""
-    for name in set(sys.modules) - before:
-        module_file = getattr(sys.modules[name], "__file__", None) or ""
-        if name.startswith("_nango_compile_") or module_file.startswith(str(root)):
-            del sys.modules[name]

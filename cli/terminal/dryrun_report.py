@@ -17,7 +17,7 @@ from runtime.backends.capture import Capture
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from cli.dryrun.run import DryRunReport
+    from cli.dryrun.report import DryRunReport
 
 SHOWN_RECORDS = 5
 SHOWN_COLUMNS = 6
@@ -188,9 +188,18 @@ def write_json_report(report: DryRunReport) -> None:
     """The JSON report on stdout, records streamed (never held all at once)."""
     import sys
 
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
     for chunk in report.json_chunks():
-        sys.stdout.write(chunk)
-    sys.stdout.write("\n")
+        if binary is not None:
+            binary.write(chunk)
+        else:
+            sys.stdout.write(chunk.decode())
+    if binary is not None:
+        binary.write(b"\n")
+        binary.flush()
+    else:
+        sys.stdout.write("\n")
     sys.stdout.flush()
     for note in report.notes:
         output.warning(note)

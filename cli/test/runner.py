@@ -4,17 +4,20 @@ save, delete and return with what was recorded."""
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cli.codegen.generate import generate
-from cli.dryrun.run import DryRunOptions, DryRunReport, dry_run
-from cli.project import ScriptRef, declared_scripts
+from cli.dryrun.options import DryRunOptions
+from cli.dryrun.report import DryRunReport
+from cli.dryrun.run import checked, run_prepared
+from cli.project import Project, ScriptRef, declared_scripts
+from cli.test.compare import compare_output, compare_records
+from runtime.errors import CompileError, SetupError
 from runtime.recordings.fixture_set import FixtureSet, load_fixtures
 
-SHOWN_DIFFERENCES = 10
+DEFAULT_TIMEOUT_S = 60.0
+"""A replay answers from files: a fixture that runs longer than this is stuck."""
 
 
 @dataclass
@@ -30,38 +33,69 @@ class FixtureTestResult:
 
 
 def run_fixture_tests(
-    *, project_root: Path | None = None, scripts: list[str] | None = None
+    *,
+    project_root: Path | None = None,
+    scripts: list[str] | None = None,
+    timeout_s: float | None = None,
 ) -> list[FixtureTestResult]:
-    """One result per script that has fixtures (optionally only the named scripts)."""
+    """One result per script that has fixtures (optionally only the named scripts). The project
+    is generated once; each fixture runs with `timeout_s` (default a minute)."""
     generated = generate(project_root=project_root, create_stubs=False)
     project = generated.project
+    declared = declared_scripts(project, generated.config.parsed)
+    _check_names(scripts, declared)
     results: list[FixtureTestResult] = []
-    for script in declared_scripts(project, generated.config.parsed):
+    for script in declared:
         if scripts and script.name not in scripts:
             continue
         fixtures = load_fixtures(project.root, script.integration, script.name)
         if fixtures is None or script.kind == "on-event":
             continue
-        results.append(_run_one(project.root, script, fixtures))
+        results.append(_run_one(project, script, fixtures, timeout_s or DEFAULT_TIMEOUT_S))
     return results
 
 
-def _run_one(root: Path, script: ScriptRef, fixtures: FixtureSet) -> FixtureTestResult:
+def _check_names(wanted: list[str] | None, declared: list[ScriptRef]) -> None:
+    names = {s.name for s in declared}
+    unknown = [name for name in wanted or [] if name not in names]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=3)
+        hint = f"Did you mean {', '.join(close)}?" if close else "Check the names in nango.yaml."
+        raise SetupError(f"No script named {', '.join(map(repr, unknown))}", hint=hint)
+
+
+def _run_one(
+    project: Project, script: ScriptRef, fixtures: FixtureSet, timeout_s: float
+) -> FixtureTestResult:
     result = FixtureTestResult(script, fixtures)
     options = DryRunOptions(
         name=script.name,
         connection_id=str((fixtures.connection or {}).get("connectionId") or "test-connection"),
         integration_id=script.integration,
-        replay=True,
+        mode="replay",
         keep_all_records=True,
+        timeout_s=timeout_s,
     )
-    report = dry_run(options, project_root=root)
+    try:
+        prepared = checked(project, script)
+    except CompileError as exc:
+        result.problems.extend(_compile_problems(project, exc))
+        return result
+    report = run_prepared(prepared, options, fixtures=fixtures)
     result.report = report
     try:
         result.problems.extend(_compare(script, fixtures, report))
     finally:
         report.close()
     return result
+
+
+def _compile_problems(project: Project, exc: CompileError) -> list[str]:
+    lines = [f"the script does not compile: {exc.message}"]
+    for issue in exc.issues:
+        where = f"{project.relative(issue.file)}:{issue.line}:{issue.column}"
+        lines.append(f"  {where} {issue.message} [{issue.code}]")
+    return lines
 
 
 def _compare(script: ScriptRef, fixtures: FixtureSet, report: DryRunReport) -> list[str]:
@@ -74,49 +108,3 @@ def _compare(script: ScriptRef, fixtures: FixtureSet, report: DryRunReport) -> l
     elif fixtures.has_output:
         problems.extend(compare_output(fixtures.output, report.output))
     return problems
-
-
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def compare_records(kind: str, expected: dict[str, list[Any]], report: DryRunReport) -> list[str]:
-    """Differences between recorded and replayed records of each model, by id."""
-    actual = {m: _plain(list(s.all())) for m, s in report.capture.models(kind).items()}
-    problems: list[str] = []
-    for model in sorted(set(expected) | set(actual)):
-        wanted, got = _plain(expected.get(model, [])), actual.get(model, [])
-        if wanted == got:
-            continue
-        problems.append(f"batch_{kind} {model}: recorded {len(wanted)} records, got {len(got)}")
-        problems.extend(f"  {line}" for line in record_differences(wanted, got))
-    return problems
-
-
-def _by_id(records: list[Any]) -> dict[str, Any]:
-    return {str(r.get("id")) if isinstance(r, dict) else json.dumps(r): r for r in records}
-
-
-def record_differences(wanted: list[Any], got: list[Any]) -> list[str]:
-    recorded, replayed = _by_id(wanted), _by_id(got)
-    lines = [f"missing id {i}" for i in recorded if i not in replayed]
-    lines += [f"unexpected id {i}" for i in replayed if i not in recorded]
-    for key in (k for k in recorded if k in replayed and recorded[k] != replayed[k]):
-        lines.append(f"id {key} differs:")
-        lines.extend(f"  {d}" for d in json_diff(recorded[key], replayed[key])[:SHOWN_DIFFERENCES])
-    if not lines:
-        lines.append("same records in another order")
-    return lines[: SHOWN_DIFFERENCES * 3]
-
-
-def json_diff(expected: Any, actual: Any) -> list[str]:
-    before = json.dumps(expected, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
-    after = json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
-    diff = difflib.unified_diff(before, after, "recorded", "replayed", lineterm="", n=1)
-    return [line for line in diff if not line.startswith(("---", "+++"))]
-
-
-def compare_output(expected: Any, actual: Any) -> list[str]:
-    if _plain(expected) == _plain(actual):
-        return []
-    return ["the output differs:", *(f"  {d}" for d in json_diff(_plain(expected), _plain(actual)))]

@@ -1,22 +1,24 @@
 """What a dry run or a replay captured: records, logs, requests, metadata and checkpoint writes.
 
+`Capture` is also the run's `RunHooks` (pages, pagination stops, invalid records, printed lines).
 Memory stays bounded: of each model only the first records are held, the rest are counted (and,
-when every record is wanted, spooled to a temporary file as JSON lines).
+when every record is wanted, spooled to a temporary file as the JSON lines they were encoded to).
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import orjson
+
 from runtime.http.proxy import Attempt
-from runtime.sdk.batches import ValidationSummary
 from runtime.sdk.types import LogLevel
+from runtime.sdk.validation import ValidationSummary
 
 
 @dataclass
@@ -55,32 +57,34 @@ class RecordStream:
         self.first: list[Any] = []
         self._keep_first = keep_first
         # closed by close(): the spool lives as long as the report that reads it
-        self._spool: IO[str] | None = (
-            tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-            if keep_all
-            else None
+        self._spool: IO[bytes] | None = (
+            tempfile.TemporaryFile("w+b") if keep_all else None  # noqa: SIM115
         )
 
-    def add(self, records: list[Any]) -> None:
+    def add(self, records: list[Any], encoded: list[bytes]) -> None:
+        """Records and their compact JSON (one line each: JSON text holds no raw newline)."""
         self.count += len(records)
         room = self._keep_first - len(self.first)
         if room > 0:
             self.first.extend(records[:room])
         if self._spool is not None:
-            self._spool.writelines(
-                json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records
-            )
+            self._spool.write(b"\n".join(encoded) + b"\n")
 
-    def all(self) -> Iterator[Any]:
-        """Every record, in order (needs `keep_all`)."""
+    def encoded(self) -> Iterator[bytes]:
+        """Every record's JSON, in order (needs `keep_all`)."""
         if self._spool is None:
-            yield from self.first
+            yield from (orjson.dumps(r) for r in self.first)
             return
         self._spool.flush()
         self._spool.seek(0)
         for line in self._spool:
-            yield json.loads(line)
+            yield line.rstrip(b"\n")
         self._spool.seek(0, 2)
+
+    def all(self) -> Iterator[Any]:
+        """Every record, in order (needs `keep_all`)."""
+        for line in self.encoded():
+            yield orjson.loads(line)
 
     def close(self) -> None:
         if self._spool is not None:
@@ -92,6 +96,7 @@ class Capture:
     """Everything a run produced, safe to read from another thread for a live status line."""
 
     keep_all: bool = False
+    redact: Callable[[str], str] | None = None
     keep_first: int = 10
     max_entries: int = 10_000
     records: dict[tuple[str, str], RecordStream] = field(default_factory=dict)
@@ -110,12 +115,12 @@ class Capture:
     _attempts: dict[int, list[Attempt]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add_records(self, kind: str, model: str, records: list[Any]) -> None:
+    def add_records(self, kind: str, model: str, records: list[Any], encoded: list[bytes]) -> None:
         stream = self.records.get((kind, model))
         if stream is None:
             stream = RecordStream(keep_first=self.keep_first, keep_all=self.keep_all)
             self.records[(kind, model)] = stream
-        stream.add(records)
+        stream.add(records, encoded)
 
     def record_count(self, kind: str = "save") -> int:
         return sum(s.count for (k, _), s in self.records.items() if k == kind)
@@ -126,6 +131,8 @@ class Capture:
     def add_log(self, level: LogLevel, message: str) -> None:
         self.log_counts[level] += 1
         if len(self.logs) < self.max_entries:
+            if self.redact is not None:
+                message = self.redact(message)
             self.logs.append(LogEntry(level, message))
 
     def add_attempt(self, attempt: Attempt) -> None:
@@ -161,7 +168,19 @@ class Capture:
         if len(self.requests) < self.max_entries:
             self.requests.append(entry)
 
-    def add_invalid(self, summary: ValidationSummary) -> None:
+    # --- RunHooks ---------------------------------------------------------------------------------
+
+    def on_page(self, size: int) -> None:
+        self.pages += 1
+        self.page_items += size
+
+    def on_pagination_stop(self, reason: str) -> None:
+        self.pagination_stops.append(reason)
+
+    def on_output(self, text: str) -> None:
+        self.add_log("info", f"(printed) {text}")
+
+    def on_invalid_records(self, summary: ValidationSummary) -> None:
         known = self.invalid.get(summary.model)
         if known is None:
             self.invalid[summary.model] = summary

@@ -8,14 +8,20 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from runtime.backends.capture import Capture
+from runtime.errors import SDKUsageError
 from runtime.http.providers import Provider
 from runtime.http.request import ProxyCall
-from runtime.sdk.batches import ValidationSummary
-from runtime.sdk.nango import SDKUsageError
 from runtime.sdk.types import Checkpoint, Connection, LogLevel, ProxyResponse
 
 
 class HttpSource(Protocol):
+    """Where a run's requests go: the live API (`LiveHttp`), the live API while recording
+    (`RecordingHttp`), or recorded fixtures (`ReplayHttp`)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
     async def send(self, call: ProxyCall) -> ProxyResponse: ...
 
 
@@ -26,7 +32,7 @@ class WriteListener(Protocol):
 
 
 class LocalBackend:
-    """Implements `runtime.sdk.Backend` for a run on the developer's machine."""
+    """Implements `runtime.sdk.backend.Backend` for a run on the developer's machine."""
 
     def __init__(
         self,
@@ -48,6 +54,12 @@ class LocalBackend:
         self._environment = dict(environment_variables or {})
         self._webhook_url = webhook_url
         self._listener = listener
+
+    async def start(self) -> None:
+        await self._http.start()
+
+    async def stop(self) -> None:
+        await self._http.stop()
 
     def pagination_defaults(self) -> dict[str, Any] | None:
         if self._provider is None or self._provider.paginate is None:
@@ -95,13 +107,12 @@ class LocalBackend:
     def log(self, level: LogLevel, message: str) -> None:
         self.capture.add_log(level, message)
 
-    async def write_records(self, kind: str, model: str, records: list[Any]) -> None:
-        self.capture.add_records(kind, model, records)
+    async def write_records(
+        self, kind: str, model: str, records: list[Any], encoded: list[bytes]
+    ) -> None:
+        self.capture.add_records(kind, model, records, encoded)
         if self._listener is not None:
             self._listener.on_records(kind, model, records)
-
-    def invalid_records(self, summary: ValidationSummary) -> None:
-        self.capture.add_invalid(summary)
 
     async def get_records_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         self.capture.add_log(
@@ -114,10 +125,3 @@ class LocalBackend:
         self.capture.add_log(
             "info", f"track_deletes_{step}({model}): deletes are computed by the runtime only"
         )
-
-    def on_page(self, size: int) -> None:
-        self.capture.pages += 1
-        self.capture.page_items += size
-
-    def on_pagination_stop(self, reason: str) -> None:
-        self.capture.pagination_stops.append(reason)

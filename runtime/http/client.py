@@ -41,11 +41,15 @@ def build_client(
     )
 
 
-async def send(client: AnyClient, request: httpx.Request) -> httpx.Response:
-    """Send a built request with either kind of client (a sync one runs in a worker thread)."""
+async def send(
+    client: AnyClient, request: httpx.Request, *, follow_redirects: bool | None = None
+) -> httpx.Response:
+    """Send a built request with either kind of client (a sync one runs in a worker thread).
+    `follow_redirects` None: the client's setting."""
+    follow = client.follow_redirects if follow_redirects is None else follow_redirects
     if isinstance(client, httpx.AsyncClient):
-        return await client.send(request)
-    return await asyncio.to_thread(client.send, request)
+        return await client.send(request, follow_redirects=follow)
+    return await asyncio.to_thread(lambda: client.send(request, follow_redirects=follow))
 
 
 async def close(client: AnyClient) -> None:

@@ -38,6 +38,11 @@ _BACKOFF_CAP_S = 30.0
 _BACKOFF_FLOOR_S = 0.1
 # A numeric reset time at or above 1972-01-01 read as milliseconds is epoch ms, else epoch seconds.
 _EPOCH_MS_FROM = 63_072_000_000
+_MAX_REDIRECTS = 20
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
 
 
 @dataclass
@@ -130,6 +135,7 @@ class ProxyEngine:
         random: Callable[[], float] = _random.random,
         max_wait_s: float = 600.0,
         token_client: AnyClient | None = None,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
         self._provider = provider
@@ -139,6 +145,7 @@ class ProxyEngine:
             connection=connection,
             token_client=token_client,
             now=now,
+            on_secret=on_secret,
         )
         self._refresh = refresh_connection
         self._on_attempt = on_attempt
@@ -182,13 +189,27 @@ class ProxyEngine:
     ) -> tuple[httpx.Response | None, httpx.RequestError | None, float]:
         started = time.perf_counter()
         try:
-            response = await send(self._client, request)
+            response = await self._follow(request)
         except httpx.RequestError as exc:
             return None, exc, (time.perf_counter() - started) * 1000
         # The body is read: drop httpx's bound stream, which points back at the response and
         # would keep every page alive until the cyclic garbage collector runs.
         response.stream = httpx.ByteStream(response.content)
         return response, None, (time.perf_counter() - started) * 1000
+
+    async def _follow(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, following redirects; on the way to another host every header that
+        carries the connection's credentials is dropped, whatever its name."""
+        for _ in range(_MAX_REDIRECTS):
+            response = await send(self._client, request, follow_redirects=False)
+            following = response.next_request
+            if following is None:
+                return response
+            if _origin(following.url) != _origin(request.url):
+                for name in self._requests.credential_headers:
+                    following.headers.pop(name, None)
+            request = following
+        raise httpx.TooManyRedirects(f"more than {_MAX_REDIRECTS} redirects", request=request)
 
     def _report(self, attempt: Attempt) -> None:
         if self._on_attempt is not None:

@@ -181,6 +181,7 @@ class RequestBuilder:
         connection: Connection,
         token_client: AnyClient | None = None,
         now: Callable[[], float] = time.time,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
         self._provider = provider
@@ -188,6 +189,9 @@ class RequestBuilder:
         self._token_client = token_client or client
         self._now = now
         self._token: _Token | None = None
+        self._on_secret = on_secret
+        self.credential_headers: set[str] = set()
+        """Names of the headers that carry credentials (dropped on a redirect to another host)."""
 
     async def credentials_changed(
         self, refresh: Callable[[], Awaitable[Connection]] | None
@@ -218,9 +222,12 @@ class RequestBuilder:
             )
         query, shown = [], []
         for name, value in self._provider.query.items():
-            segment = urlencode([(name, self._fill(value, f"query parameter {name!r}", token))])
+            filled = self._fill(value, f"query parameter {name!r}", token)
+            segment = urlencode([(name, filled)])
             query.append(segment)
             secret = any(marker in value for marker in _SECRET_PLACEHOLDERS)
+            if secret:
+                self._secret(filled)
             shown.append(f"{quote_plus(name)}={_REDACTED}" if secret else segment)
         headers = self._headers(call, token)
         body = _encode_body(method, call.data, headers)
@@ -236,14 +243,24 @@ class RequestBuilder:
     def _is_client_credentials(self) -> bool:
         return self._provider.auth_mode == "OAUTH2_CC"
 
+    def _secret(self, value: str) -> None:
+        if self._on_secret is not None:
+            self._on_secret(value)
+
     def _headers(self, call: ProxyCall, token: str | None) -> dict[str, str]:
-        headers = {
-            name.lower(): self._fill(template, f"header {name!r}", token)
-            for name, template in self._provider.headers.items()
-        }
+        headers: dict[str, str] = {}
+        for name, template in self._provider.headers.items():
+            headers[name.lower()] = value = self._fill(template, f"header {name!r}", token)
+            if any(marker in template for marker in _SECRET_PLACEHOLDERS) or (
+                token is not None and token in value
+            ):
+                self.credential_headers.add(name.lower())
+                self._secret(value)
         authorization = self._default_authorization(token)
-        if authorization is not None:
-            headers.setdefault("authorization", authorization)
+        if authorization is not None and "authorization" not in headers:
+            headers["authorization"] = authorization
+            self.credential_headers.add("authorization")
+            self._secret(authorization)
         for name, value in (call.headers or {}).items():
             if value is None:
                 headers.pop(name.lower(), None)
@@ -334,6 +351,7 @@ class RequestBuilder:
             if expiry is not None and expiry - _TOKEN_MARGIN_S > now:
                 return given
         self._token = await self._fetch_client_credentials_token()
+        self._secret(self._token.value)
         return self._token.value
 
     async def _fetch_client_credentials_token(self) -> _Token:

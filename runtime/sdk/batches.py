@@ -1,147 +1,93 @@
-"""Records a sync hands to `batch_save` / `batch_delete` / `batch_update`: turned into plain JSON
-objects exactly as the script built them, checked against their model, de-duplicated by id.
+"""Records a sync hands to `batch_save` / `batch_delete` / `batch_update`: turned into JSON objects
+exactly as the script built them, checked against their model, de-duplicated by id, and encoded.
 
-Validation checks and keeps: a record that passes is saved as given (a model instance as
-`model_dump(by_alias=True, exclude_unset=True)`), never as pydantic re-serialised it.
+A record that passes is kept as given (a model instance as `model_dump(by_alias=True,
+exclude_unset=True)`), never as pydantic would re-serialise it; dates become JavaScript's ISO text
+(see `runtime.sdk.values`). Each kept record also comes encoded (compact JSON bytes), which is what
+the dry-run report, the fixture recorder and the record store write.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from runtime.sdk import values
+from runtime.sdk.validation import FieldError, InvalidRecord, ModelRegistry, field_errors
 
 METADATA_KEY = "_nango_metadata"
-SAMPLE_SIZE = 3
-
-
-@dataclass
-class FieldError:
-    path: str
-    message: str
-
-
-@dataclass
-class InvalidRecord:
-    model: str
-    record: Any
-    errors: list[FieldError]
-
-
-class ModelRegistry:
-    """The models of a project's `models.py` (its `NANGO_MODELS`), by nango.yaml name."""
-
-    def __init__(self, models: Mapping[str, object]) -> None:
-        self._models = dict(models)
-        self._validators: dict[str, Callable[[Any], Any]] = {}
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._models
-
-    def get(self, name: str) -> object | None:
-        return self._models.get(name)
-
-    def validator(self, name: str) -> Callable[[Any], Any]:
-        """A function that validates a value against the model (raises `ValidationError`)."""
-        found = self._validators.get(name)
-        if found is None:
-            target = self._models[name]
-            if isinstance(target, type) and issubclass(target, BaseModel):
-                # the model's core validator: `model_validate` without its per-call overhead
-                found = target.__pydantic_validator__.validate_python
-            else:
-                adapter: TypeAdapter[Any] = TypeAdapter(target)  # type: ignore[arg-type]
-                found = adapter.validate_python
-            self._validators[name] = found
-        return found
-
-    def check(self, name: str, value: Any) -> list[FieldError]:
-        """The validation errors of `value` against model `name` (empty when valid)."""
-        try:
-            self.validator(name)(value)
-        except ValidationError as exc:
-            return field_errors(exc, value)
-        return []
-
-
-def field_errors(exc: ValidationError, value: Any = None) -> list[FieldError]:
-    """One error per field path of `value` (union branches that failed are merged into one)."""
-    found: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        path = _value_path(value, error["loc"]) if value is not None else _dotted(error["loc"])
-        messages = found.setdefault(path or "(record)", [])
-        if error["msg"] not in messages:
-            messages.append(error["msg"])
-    return [FieldError(path, " or ".join(messages)) for path, messages in found.items()]
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
-def _value_path(value: Any, loc: tuple[Any, ...]) -> str:
-    """The part of a pydantic location that exists in `value` (or is a missing key): drops the
-    names of union branches (`number.int`, `owner.User`) that are not in the data."""
-    parts: list[str] = []
-    current = value
-    for index, part in enumerate(loc):
-        if isinstance(current, dict):
-            if part in current:
-                parts.append(str(part))
-                current = current[part]
-            elif index == len(loc) - 1 and isinstance(part, str):
-                parts.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            parts.append(str(part))
-            current = current[part]
-    return ".".join(parts)
-
-
-def to_json_value(value: Any) -> Any:
-    """A record or output as plain JSON-ready data: model instances dumped by their original
-    names with unset optional fields left out; everything else as it is."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(by_alias=True, exclude_unset=True)
-    if isinstance(value, list | tuple):
-        return [to_json_value(v) for v in value]
-    return value
-
-
-def _record_of(item: Any) -> Any:
-    record = to_json_value(item)
-    if isinstance(record, dict) and METADATA_KEY in record:
-        record = {k: v for k, v in record.items() if k != METADATA_KEY}
-    return record
 
 
 @dataclass
 class PreparedBatch:
     records: list[Any]
+    encoded: list[bytes] = field(default_factory=list)
     invalid: list[InvalidRecord] = field(default_factory=list)
+    not_json: list[InvalidRecord] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
+
+
+def to_json_value(value: Any) -> Any:
+    """A record or output as plain JSON data (`NotJSONError` names a value JSON cannot hold)."""
+    return values.to_json(value)
+
+
+def _record_of(item: Any) -> Any:
+    record = (
+        item.model_dump(by_alias=True, exclude_unset=True) if isinstance(item, BaseModel) else item
+    )
+    if isinstance(record, dict) and METADATA_KEY in record:
+        record = {k: v for k, v in record.items() if k != METADATA_KEY}
+    return record
 
 
 def prepare_batch(
     items: Iterable[Any], model: str, registry: ModelRegistry, *, validate: bool = True
 ) -> PreparedBatch:
     """Records as JSON objects, `_nango_metadata` stripped, checked against `model` (dicts only:
-    model instances were checked when built), of duplicate ids the last kept."""
+    model instances were checked when built), of duplicate ids the last kept, then encoded."""
     validator = registry.validator(model) if validate and model in registry else None
     originals = list(items)
     plain = _plain_batch(originals, model, validator)
     if plain is not None:
         invalid, ids = plain
         kept, duplicates = keep_last_by_id(originals, ids)
-        return PreparedBatch(kept, invalid, duplicates)
-    records = [_record_of(item) for item in originals]
-    built = zip(records, originals, strict=True)
-    dicts = [r for r, item in built if not isinstance(item, BaseModel)]
-    invalid = _invalid_records(dicts, model, validator) if validator else []
-    kept, duplicates = keep_last_by_id(records)
-    return PreparedBatch(kept, invalid, duplicates)
+    else:
+        records = [_record_of(item) for item in originals]
+        dicts = [
+            r for r, item in zip(records, originals, strict=True) if not isinstance(item, BaseModel)
+        ]
+        invalid = _invalid_records(dicts, model, validator) if validator else []
+        kept, duplicates = keep_last_by_id(records)
+    batch = PreparedBatch(kept, invalid=invalid, duplicate_ids=duplicates)
+    _encode(batch, model)
+    return batch
+
+
+def _encode(batch: PreparedBatch, model: str) -> None:
+    """Fill `batch.encoded`; a record holding something JSON cannot hold goes to `not_json`, one
+    whose dates were turned into text is replaced by its plain JSON form."""
+    records = batch.records
+    for index, record in enumerate(records):
+        try:
+            encoded, converted = values.encode_checked(record)
+        except values.NotJSONError as exc:
+            batch.not_json.append(InvalidRecord(model, repr(record)[:500], [_not_json(exc)]))
+            continue
+        batch.encoded.append(encoded)
+        if converted:
+            records[index] = orjson.loads(encoded)
+    if batch.not_json:
+        # keep records and their encodings aligned: the batch fails anyway
+        batch.records = [orjson.loads(e) for e in batch.encoded]
+
+
+def _not_json(exc: values.NotJSONError) -> FieldError:
+    return FieldError(exc.path or "(record)", str(exc).split(": ", 1)[-1])
 
 
 def _plain_batch(
@@ -176,10 +122,6 @@ def _invalid_records(
     return invalid
 
 
-def _without_metadata(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != METADATA_KEY}
-
-
 def _id_of(record: Any) -> Any:
     if isinstance(record, dict):
         value = record.get("id")
@@ -208,35 +150,3 @@ def keep_last_by_id(
         else:
             repeated[str(key)] = None
     return kept, list(repeated)
-
-
-@dataclass
-class ValidationSummary:
-    """Invalid records of one model: counts by field path, and the first few in full."""
-
-    model: str
-    invalid: int = 0
-    by_path: Counter[str] = field(default_factory=Counter)
-    messages: dict[str, str] = field(default_factory=dict)
-    samples: list[InvalidRecord] = field(default_factory=list)
-
-    def add(self, found: InvalidRecord) -> None:
-        self.invalid += 1
-        for error in found.errors:
-            self.by_path[error.path] += 1
-            self.messages.setdefault(error.path, error.message)
-        if len(self.samples) < SAMPLE_SIZE:
-            self.samples.append(found)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "invalid": self.invalid,
-            "errors_by_path": {
-                path: {"count": count, "message": self.messages.get(path, "")}
-                for path, count in self.by_path.most_common()
-            },
-            "first_records": [
-                {"record": s.record, "errors": [e.__dict__ for e in s.errors]} for s in self.samples
-            ],
-        }

@@ -10,21 +10,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from runtime import jsjson
-from runtime.errors import ScriptError
+from runtime.errors import InvalidRecordsError, SDKUsageError
 from runtime.http.pagination import merge_pagination, paginate
 from runtime.http.request import ProxyCall, ResponseType
-from runtime.sdk.batches import InvalidRecord, ModelRegistry, ValidationSummary, prepare_batch
+from runtime.sdk.backend import Backend, NoHooks, RunHooks
+from runtime.sdk.batches import prepare_batch
 from runtime.sdk.types import PUBLIC_TYPES, Checkpoint, LogLevel
 from runtime.sdk.types import ActionError as ActionError
 from runtime.sdk.types import Connection as Connection
 from runtime.sdk.types import HttpError as HttpError
 from runtime.sdk.types import NetworkError as NetworkError
 from runtime.sdk.types import ProxyResponse as ProxyResponse
+from runtime.sdk.validation import InvalidRecord, ModelRegistry, ValidationSummary
 
-__all__ = [*PUBLIC_TYPES, "PUBLIC_TYPES", "Backend", "Checkpoint", "ScriptContext"]
+__all__ = [*PUBLIC_TYPES, "PUBLIC_TYPES", "Checkpoint", "ScriptContext"]
 
 _LEVELS: dict[str, LogLevel] = {
     "debug": "debug",
@@ -36,44 +38,6 @@ _LEVELS: dict[str, LogLevel] = {
     "warning": "warn",
     "error": "error",
 }
-
-
-class Backend(Protocol):
-    """What carries out a script's requests and writes (local, replay, runtime)."""
-
-    def pagination_defaults(self) -> dict[str, Any] | None: ...
-
-    async def send(self, call: ProxyCall) -> ProxyResponse: ...
-
-    async def get_connection(self) -> Connection: ...
-
-    async def set_metadata(self, metadata: dict[str, Any], *, merge: bool) -> None: ...
-
-    async def get_environment_variables(self) -> dict[str, str]: ...
-
-    async def trigger_action(
-        self, provider_config_key: str, connection_id: str, action_name: str, input: Any
-    ) -> Any: ...
-
-    async def get_webhook_url(self) -> str | None: ...
-
-    async def get_checkpoint(self) -> Checkpoint | None: ...
-
-    async def save_checkpoint(self, checkpoint: Checkpoint | None) -> None: ...
-
-    def log(self, level: LogLevel, message: str) -> None: ...
-
-    async def write_records(self, kind: str, model: str, records: list[Any]) -> None: ...
-
-    def invalid_records(self, summary: ValidationSummary) -> None: ...
-
-    async def get_records_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
-
-    async def track_deletes(self, model: str, *, start: bool) -> None: ...
-
-    def on_page(self, size: int) -> None: ...
-
-    def on_pagination_stop(self, reason: str) -> None: ...
 
 
 @dataclass
@@ -90,25 +54,6 @@ class ScriptContext:
     fail_on_invalid: bool = False
     last_sync_date: datetime | None = None
     variant: str = "base"
-
-
-class SDKUsageError(ScriptError):
-    """The script called the SDK wrongly (an undeclared model, a bad checkpoint...)."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message, error_type="script_internal_error", hint=hint)
-
-
-class InvalidRecordsError(ScriptError):
-    """With validation on, a batch held records that do not match their model."""
-
-    def __init__(self, summary: ValidationSummary) -> None:
-        super().__init__(
-            f"{summary.invalid} {summary.model} record(s) do not match the model",
-            error_type="invalid_sync_record",
-            payload=summary.to_json(),
-        )
-        self.summary = summary
 
 
 def format_log_message(args: Sequence[Any]) -> str:
@@ -138,9 +83,12 @@ def _check_checkpoint(checkpoint: Mapping[str, Any]) -> Checkpoint:
 class NangoAction:
     """The SDK object of actions and on-event scripts."""
 
-    def __init__(self, context: ScriptContext, backend: Backend) -> None:
+    def __init__(
+        self, context: ScriptContext, backend: Backend, hooks: RunHooks | None = None
+    ) -> None:
         self._context = context
         self._backend = backend
+        self._hooks: RunHooks = hooks if hooks is not None else NoHooks()
         self.connection_id = context.connection_id
         self.provider_config_key = context.provider_config_key
         self.provider = context.provider
@@ -206,7 +154,7 @@ class NangoAction:
         options["method"] = str(options.get("method", "GET")).upper()
         call = ProxyCall(endpoint=endpoint, **options)
         config = merge_pagination(self._backend.pagination_defaults(), paginate)
-        return paginate_pages(self._backend, call, config)
+        return paginate_pages(self._backend, self._hooks, call, config)
 
     def _same_connection(self, connection_id: str | None, provider_config_key: str | None) -> None:
         other_connection = connection_id not in (None, self.connection_id)
@@ -265,23 +213,25 @@ class NangoAction:
 
 
 async def paginate_pages(
-    backend: Backend, call: ProxyCall, config: dict[str, Any]
+    backend: Backend, hooks: RunHooks, call: ProxyCall, config: dict[str, Any]
 ) -> AsyncIterator[list[Any]]:
     def warn(message: str) -> None:
         backend.log("warn", message)
 
     async for page in paginate(
-        backend.send, call, config, warn=warn, on_stop=backend.on_pagination_stop
+        backend.send, call, config, warn=warn, on_stop=hooks.on_pagination_stop
     ):
-        backend.on_page(len(page))
+        hooks.on_page(len(page))
         yield page
 
 
 class NangoSync(NangoAction):
     """The SDK object of syncs and their webhook handlers."""
 
-    def __init__(self, context: ScriptContext, backend: Backend) -> None:
-        super().__init__(context, backend)
+    def __init__(
+        self, context: ScriptContext, backend: Backend, hooks: RunHooks | None = None
+    ) -> None:
+        super().__init__(context, backend, hooks)
         self.last_sync_date = context.last_sync_date
         self.variant = context.variant
 
@@ -300,6 +250,8 @@ class NangoSync(NangoAction):
             self._backend.log("info", "batch_save received an empty list: nothing to save")
             return True
         batch = prepare_batch(records, model, self._context.models)
+        if batch.not_json:
+            raise _invalid_error(model, batch.not_json, "hold values JSON cannot hold")
         if batch.invalid:
             self._report_invalid(model, batch.invalid)
         if batch.duplicate_ids:
@@ -309,16 +261,13 @@ class NangoSync(NangoAction):
                 "warn",
                 f"batch_save got duplicate ids ({shown}{more}) for {model}: kept the last of each",
             )
-        await self._backend.write_records("save", model, batch.records)
+        await self._backend.write_records("save", model, batch.records, batch.encoded)
         return True
 
     def _report_invalid(self, model: str, invalid: list[InvalidRecord]) -> None:
-        summary = ValidationSummary(model)
-        for found in invalid:
-            summary.add(found)
         if self._context.fail_on_invalid:
-            raise InvalidRecordsError(summary)
-        self._backend.invalid_records(summary)
+            raise _invalid_error(model, invalid, "do not match the model")
+        self._hooks.on_invalid_records(_summary(model, invalid))
 
     async def batch_delete(self, records: Sequence[Any], model: str) -> bool:
         """Mark records (each with at least an `id`) as deleted."""
@@ -331,11 +280,13 @@ class NangoSync(NangoAction):
     async def _write_partial(self, kind: str, records: Sequence[Any], model: str) -> bool:
         self._check_model(model)
         batch = prepare_batch(records, model, self._context.models, validate=False)
+        if batch.not_json:
+            raise _invalid_error(model, batch.not_json, "hold values JSON cannot hold")
         missing = [r for r in batch.records if not isinstance(r, dict) or "id" not in r]
         if missing:
             raise SDKUsageError(f"batch_{kind} got {len(missing)} record(s) without an id")
         if batch.records:
-            await self._backend.write_records(kind, model, batch.records)
+            await self._backend.write_records(kind, model, batch.records, batch.encoded)
         return True
 
     async def get_records_by_ids(self, ids: Sequence[str], model: str) -> dict[str, dict[str, Any]]:
@@ -349,3 +300,16 @@ class NangoSync(NangoAction):
     async def track_deletes_end(self, model: str) -> None:
         self._check_model(model)
         await self._backend.track_deletes(model, start=False)
+
+
+def _summary(model: str, invalid: list[InvalidRecord]) -> ValidationSummary:
+    summary = ValidationSummary(model)
+    for found in invalid:
+        summary.add(found)
+    return summary
+
+
+def _invalid_error(model: str, invalid: list[InvalidRecord], problem: str) -> InvalidRecordsError:
+    summary = _summary(model, invalid)
+    message = f"{summary.invalid} {model} record(s) {problem}"
+    return InvalidRecordsError(message, summary.to_json())

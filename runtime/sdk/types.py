@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from runtime.errors import ActionError as ActionError
+from runtime.errors import HttpError as HttpError
+from runtime.errors import NetworkError as NetworkError
 
 LogLevel = Literal["debug", "info", "warn", "error"]
 JSONValue = Any
@@ -21,36 +24,6 @@ PUBLIC_TYPES = [
     "NetworkError",
     "ProxyResponse",
 ]
-
-
-class ActionError(Exception):
-    """Raised by an action to fail with a payload; callers receive
-    `{"error_type": "action_script_failure", "payload": payload}`."""
-
-    def __init__(self, payload: JSONValue = None) -> None:
-        super().__init__(payload if isinstance(payload, str) else "action failed")
-        self.payload = payload
-
-
-class HttpError(Exception):
-    """A proxied request answered with a non-2xx status (after any retries)."""
-
-    def __init__(self, status: int, body: JSONValue, headers: Mapping[str, str], url: str) -> None:
-        super().__init__(f"HTTP {status} from {url}")
-        self.status = status
-        self.body = body
-        self.headers = dict(headers)
-        self.url = url
-
-
-class NetworkError(Exception):
-    """A proxied request never got an answer (connection, DNS, timeout...) after any retries."""
-
-    def __init__(self, message: str, *, url: str, attempts: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.attempts = attempts
 
 
 @dataclass

@@ -10,17 +10,12 @@ from pydantic import StrictStr
 
 from runtime.backends.capture import Capture
 from runtime.backends.local import LocalBackend
+from runtime.errors import InvalidRecordsError, SDKUsageError
 from runtime.http.request import ProxyCall
-from runtime.sdk.batches import ModelRegistry
 from runtime.sdk.models import NangoModel
-from runtime.sdk.nango import (
-    InvalidRecordsError,
-    NangoAction,
-    NangoSync,
-    ScriptContext,
-    SDKUsageError,
-)
+from runtime.sdk.nango import NangoAction, NangoSync, ScriptContext
 from runtime.sdk.types import Connection, ProxyResponse
+from runtime.sdk.validation import ModelRegistry
 
 
 class Issue(NangoModel):
@@ -33,6 +28,12 @@ class Pages:
 
     def __init__(self) -> None:
         self.calls: list[ProxyCall] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
 
     async def send(self, call: ProxyCall) -> ProxyResponse:
         self.calls.append(call)
@@ -56,7 +57,7 @@ def make(
         declared_models=("Issue",),
         fail_on_invalid=fail_on_invalid,
     )
-    return NangoSync(context, backend), capture, http
+    return NangoSync(context, backend, capture), capture, http
 
 
 def run(coro: Any) -> Any:

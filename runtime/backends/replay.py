@@ -1,19 +1,12 @@
-"""HTTP sources around recorded fixtures: replay answers from them; recording adds to them."""
+"""Replay: every request answered from recorded fixtures, with no network at all."""
 
 from __future__ import annotations
-
-from typing import Any, Protocol
 
 from runtime.backends.capture import Capture, RequestEntry
 from runtime.http.request import ProxyCall
 from runtime.recordings.fixture_set import FixtureSet
 from runtime.recordings.identity import RequestIdentity, identity_from_call
-from runtime.recordings.unified import FixtureRecorder
 from runtime.sdk.types import HttpError, ProxyResponse
-
-
-class _Sender(Protocol):
-    async def send(self, call: ProxyCall) -> ProxyResponse: ...
 
 
 def call_identity(call: ProxyCall) -> RequestIdentity:
@@ -37,6 +30,12 @@ class ReplayHttp:
         self._fixtures = fixtures
         self._capture = capture
 
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
     async def send(self, call: ProxyCall) -> ProxyResponse:
         identity = call_identity(call)
         recorded = self._fixtures.find_response(identity)
@@ -46,34 +45,3 @@ class ReplayHttp:
         if not 200 <= recorded.status < 300:
             raise HttpError(recorded.status, recorded.data, headers, url)
         return ProxyResponse(recorded.status, recorded.data, headers)
-
-
-class RecordingHttp:
-    """Sends requests to the live API and records every answer (errors too) as it comes."""
-
-    def __init__(self, inner: _Sender, recorder: FixtureRecorder) -> None:
-        self._inner = inner
-        self._recorder = recorder
-
-    async def send(self, call: ProxyCall) -> ProxyResponse:
-        identity = call_identity(call)
-        try:
-            response = await self._inner.send(call)
-        except HttpError as exc:
-            self._recorder.record_request(identity, exc.status, exc.headers, exc.body)
-            raise
-        self._recorder.record_request(identity, response.status, response.headers, response.data)
-        return response
-
-
-class RecordingListener:
-    """Adds what a sync saves or deletes to the fixture file."""
-
-    def __init__(self, recorder: FixtureRecorder) -> None:
-        self._recorder = recorder
-
-    def on_records(self, kind: str, model: str, records: list[Any]) -> None:
-        if kind == "save":
-            self._recorder.add_batch_save(model, records)
-        elif kind == "delete":
-            self._recorder.add_batch_delete(model, records)

@@ -1,0 +1,241 @@
+"""The one script loader: a project's generated `models.py` and its scripts, imported by path with
+the project root importable (`from models import ...`, `import helpers`).
+
+Each module body runs once per process per version of its file: loading a script again returns
+the module already imported while neither the script, `models.py` nor a helper module it
+imported from the project has changed. When one has, every module of the project is imported
+afresh (scripts hold the classes of the `models` module they were imported with, so nothing
+stale survives a change). One project is active at a time: `models` is a process-wide name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from runtime.errors import ScriptLoadError, UserError
+from runtime.sdk.validation import ModelRegistry
+
+__all__ = ["ProjectLoader", "accepts_input", "loader_for"]
+
+_SCRIPT_PREFIX = "_nango_script_"
+_NOT_PROJECT_PARTS = frozenset({".venv", "venv", "site-packages", "node_modules", ".nango"})
+
+
+@dataclass
+class _Loaded:
+    digest: str
+    models_digest: str
+    module: ModuleType
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+class ProjectLoader:
+    """Imports the models and scripts of the project at `root` (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._models_digest = ""
+        self._registry: ModelRegistry | None = None
+        self._scripts: dict[Path, _Loaded] = {}
+        self._helpers: dict[str, tuple[int, int]] = {}
+
+    # --- models --------------------------------------------------------------------------------
+
+    def models(self) -> ModelRegistry:
+        """The registry of `models.py` (`NANGO_MODELS`), imported again when the file changed."""
+        path = self.root / "models.py"
+        try:
+            digest = _digest(path)
+        except OSError as exc:
+            raise UserError(
+                f"cannot read {path}: {exc.strerror or exc}", hint="Run `nango generate`."
+            ) from exc
+        if self._registry is not None and digest == self._models_digest and not self._stale():
+            return self._registry
+        self.forget()
+        self._activate()
+        try:
+            module = importlib.import_module("models")
+        except Exception as exc:
+            raise UserError(
+                f"cannot import {path}: {type(exc).__name__}: {exc}",
+                hint="Run `nango generate` to regenerate it.",
+            ) from exc
+        self._models_digest = digest
+        self._registry = ModelRegistry(getattr(module, "NANGO_MODELS", {}))
+        return self._registry
+
+    # --- scripts -------------------------------------------------------------------------------
+
+    def script(self, path: Path) -> ModuleType:
+        """The imported module of the script at `path` (see the module docstring)."""
+        self.models()
+        path = path.resolve()
+        try:
+            digest = _digest(path)
+        except FileNotFoundError as exc:
+            raise ScriptLoadError(f"{self._shown(path)} does not exist", file=path) from exc
+        except OSError as exc:
+            raise ScriptLoadError(
+                f"{self._shown(path)} cannot be read: {exc.strerror or exc}", file=path
+            ) from exc
+        known = self._scripts.get(path)
+        if known is not None and (known.digest, known.models_digest) == (
+            digest,
+            self._models_digest,
+        ):
+            return known.module
+        module = self._import(path)
+        self._scripts[path] = _Loaded(digest, self._models_digest, module)
+        self._remember_helpers()
+        return module
+
+    def entry(self, path: Path, name: str) -> Callable[..., Awaitable[Any]]:
+        """The script's `async def <name>(...)`; a `ScriptLoadError` when it has none."""
+        module = self.script(path)
+        function = getattr(module, name, None)
+        if function is None or not inspect.iscoroutinefunction(function):
+            raise ScriptLoadError(
+                f"{self._shown(path)} does not define `async def {name}(...)`", file=path
+            )
+        return function  # type: ignore[no-any-return]
+
+    def _import(self, path: Path) -> ModuleType:
+        name = _SCRIPT_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:16]
+        sys.modules.pop(name, None)
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ScriptLoadError(f"{self._shown(path)} cannot be loaded", file=path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:
+            del sys.modules[name]
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise self._load_error(path, exc) from exc
+        return module
+
+    def _load_error(self, path: Path, exc: BaseException) -> ScriptLoadError:
+        line = _failing_line(exc, path)
+        if isinstance(exc, UnicodeDecodeError):
+            detail = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        elif isinstance(exc, SyntaxError):
+            detail = f"SyntaxError: {exc.msg}"
+        else:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        message = f"importing {self._shown(path)} failed at line {line}: {detail}"
+        payload = {"name": type(exc).__name__, "message": str(exc), "line": line}
+        return ScriptLoadError(message, file=path, line=line, payload=payload)
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # --- freshness -----------------------------------------------------------------------------
+
+    def _activate(self) -> None:
+        root = str(self.root)
+        if sys.path[:1] != [root]:
+            if root in sys.path:
+                sys.path.remove(root)
+            sys.path.insert(0, root)
+        importlib.invalidate_caches()
+
+    def _project_modules(self) -> dict[str, str]:
+        """Modules imported from the project's own files: name -> file."""
+        found: dict[str, str] = {}
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and _is_project_file(Path(file), self.root):
+                found[name] = file
+        return found
+
+    def _remember_helpers(self) -> None:
+        self._helpers = {}
+        for file in self._project_modules().values():
+            try:
+                stat = Path(file).stat()
+            except OSError:
+                continue
+            self._helpers[file] = (stat.st_mtime_ns, stat.st_size)
+
+    def _stale(self) -> bool:
+        """True when a project module other than a script changed since it was imported."""
+        scripts = {str(p) for p in self._scripts}
+        for file, seen in self._helpers.items():
+            if file in scripts:
+                continue
+            try:
+                stat = Path(file).stat()
+            except OSError:
+                return True
+            if (stat.st_mtime_ns, stat.st_size) != seen:
+                return True
+        return False
+
+    def forget(self) -> None:
+        """Drop every module imported from the project (`models` included)."""
+        for name in self._project_modules():
+            sys.modules.pop(name, None)
+        for name in [n for n in sys.modules if n.startswith(_SCRIPT_PREFIX)]:
+            sys.modules.pop(name, None)
+        sys.modules.pop("models", None)
+        self._scripts.clear()
+        self._helpers.clear()
+        self._registry = None
+        self._models_digest = ""
+
+
+def _is_project_file(path: Path, root: Path) -> bool:
+    try:
+        relative = path.resolve().relative_to(root)
+    except (ValueError, OSError):
+        return False
+    return not any(part in _NOT_PROJECT_PARTS for part in relative.parts)
+
+
+def _failing_line(exc: BaseException, path: Path) -> int:
+    if isinstance(exc, SyntaxError) and exc.lineno and Path(exc.filename or "") == path:
+        return exc.lineno
+    line = 1
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path and frame.lineno:
+            line = frame.lineno
+    return line
+
+
+def accepts_input(function: Callable[..., Any]) -> bool:
+    """True when the entry function takes a second parameter (an action's input)."""
+    return len(inspect.signature(function).parameters) >= 2
+
+
+_active: ProjectLoader | None = None
+
+
+def loader_for(root: Path) -> ProjectLoader:
+    """The process's loader of the project at `root` (the one before it is forgotten)."""
+    global _active
+    resolved = root.resolve()
+    if _active is not None and _active.root == resolved:
+        return _active
+    if _active is not None:
+        _active.forget()
+    _active = ProjectLoader(resolved)
+    return _active

@@ -1,0 +1,150 @@
+"""What a record, an action output or a log argument becomes on its way out of a script: JSON.
+
+Values are written as the script built them: key order kept, numbers as they are, non-ASCII text
+unescaped, model instances as their records (`model_dump(by_alias=True, exclude_unset=True)`).
+Dates and datetimes become ISO 8601 text as JavaScript's `JSON.stringify` writes them for Nango's
+users (`2024-01-31T12:00:00.000Z`; a datetime without a zone is taken as UTC; a date is midnight
+UTC); NaN and infinities become `null`, as there. Anything else JSON cannot hold (a set, bytes, a
+Decimal, an arbitrary object) is refused with the path of the field that holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+__all__ = ["NotJSONError", "encode", "encode_checked", "js_date", "to_json", "to_json_lenient"]
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_OPTIONS |= orjson.OPT_NON_STR_KEYS
+_MAX_DEPTH = 200
+
+
+class NotJSONError(ValueError):
+    """A value JSON cannot hold; `path` is the dotted path of the field (empty for the value)."""
+
+    def __init__(self, path: str, value: object) -> None:
+        kind = type(value).__name__
+        where = f"{path}: " if path else ""
+        super().__init__(
+            f"{where}a {kind} is not JSON (use strings, numbers, booleans, null, lists, dicts "
+            "or dates)"
+        )
+        self.path = path
+        self.kind = kind
+
+
+def js_date(value: date) -> str:
+    """`JSON.stringify(new Date(...))` of a date or datetime (UTC, milliseconds, `Z`)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return f"{value.isoformat()}T00:00:00.000Z"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, date):
+        return js_date(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, exclude_unset=True)
+    raise TypeError
+
+
+def encode(value: Any) -> bytes:
+    """Compact JSON of `value` (see the module docstring); `NotJSONError` names what is not."""
+    return encode_checked(value)[0]
+
+
+def encode_checked(value: Any) -> tuple[bytes, bool]:
+    """`encode(value)`, and whether anything had to be converted on the way (a date, a model
+    instance nested in a dict, a big integer...): when not, `value` already is plain JSON data."""
+    converted = False
+
+    def default(item: Any) -> Any:
+        nonlocal converted
+        converted = True
+        return _default(item)
+
+    try:
+        return orjson.dumps(value, default=default, option=_OPTIONS), converted
+    except (orjson.JSONEncodeError, TypeError):
+        # Something orjson refuses (an unsupported type, an integer beyond 64 bits, nesting past
+        # its limit): walk the value to convert what JSON can hold and name what it cannot.
+        plain = _plain(value, "", 0)
+        return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode(), True
+
+
+def to_json(value: Any) -> Any:
+    """`value` as plain JSON data (dicts, lists, str, int, float, bool, None)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    try:
+        return orjson.loads(orjson.dumps(value, default=_default, option=_OPTIONS))
+    except (orjson.JSONEncodeError, TypeError):
+        return _plain(value, "", 0)
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _plain(value: Any, path: str, depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise NotJSONError(path, value) from None
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(by_alias=True, exclude_unset=True), path, depth + 1)
+    if isinstance(value, Mapping):
+        return {_key(k, path): _plain(v, _join(path, k), depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, _join(path, i), depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, date):
+        return js_date(value)
+    raise NotJSONError(path, value)
+
+
+def _key(key: object, path: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int | float):
+        return json.dumps(key)
+    raise NotJSONError(_join(path, key), key)
+
+
+def to_json_lenient(value: Any) -> Any:
+    """`to_json(value)`, with what JSON cannot hold written as its `repr` (for error payloads,
+    which must always be reportable)."""
+    try:
+        return to_json(value)
+    except (NotJSONError, RecursionError):
+        return _lenient(value, 0)
+
+
+def _lenient(value: Any, depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        return "..."
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, BaseModel):
+        return _lenient(value.model_dump(by_alias=True, exclude_unset=True), depth + 1)
+    if isinstance(value, Mapping):
+        return {str(k): _lenient(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lenient(v, depth + 1) for v in value]
+    if isinstance(value, date):
+        return js_date(value)
+    return repr(value)
