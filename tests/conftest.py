@@ -1,17 +1,22 @@
-"""Shared fixtures: an isolated environment for every test, a CLI runner, project builders."""
+"""Fixtures every test may use: an isolated environment (autouse), a CLI runner, a project
+builder. What they build on is in `tests/helpers.py`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+from tests.helpers import CORPUS, Cli, is_ci, write_tree
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI the shared corpus must be there: its tests fail instead of skipping."""
+    if is_ci() and not CORPUS.is_dir():
+        raise pytest.UsageError(f"CI is set but the shared corpus is missing at {CORPUS}")
 
 
 @pytest.fixture(autouse=True)
@@ -24,23 +29,17 @@ def isolated_env(
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.delenv("CI", raising=False)
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("NANGO_"):
             monkeypatch.delenv(name)
     modules_before = set(sys.modules)
     yield
+    from runtime.execution.loader import forget_projects
+
+    forget_projects()
     for name in set(sys.modules) - modules_before:
         if name == "models" or name.startswith("_nango_"):
             del sys.modules[name]
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    """Create files under `root` from a {relative path: content} dict; returns root."""
-    for relative, content in files.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-    return root
 
 
 @pytest.fixture
@@ -49,38 +48,6 @@ def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return write_tree(tmp_path / "project", files)
 
     return build
-
-
-@dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-class Cli:
-    """Runs `nango` in-process with Typer's CliRunner, in a chosen working directory."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.monkeypatch = monkeypatch
-
-    def __call__(self, *args: str, cwd: Path | None = None, expect: int | None = 0) -> CliResult:
-        from cli.app import app
-        from cli.terminal import console as output
-
-        if cwd is not None:
-            self.monkeypatch.chdir(cwd)
-        output.stdout.cache_clear()
-        output.stderr.cache_clear()
-        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-        found = CliResult(result.exit_code, result.stdout, result.stderr)
-        if expect is not None:
-            assert found.exit_code == expect, found.output
-        return found
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from typing import Any
 from runtime.errors import ScriptLoadError, UserError
 from runtime.sdk.validation import ModelRegistry
 
-__all__ = ["ProjectLoader", "accepts_input", "loader_for"]
+__all__ = ["ProjectLoader", "accepts_input", "forget_projects", "loader_for"]
 
 _SCRIPT_PREFIX = "_nango_script_"
 _NOT_PROJECT_PARTS = frozenset({".venv", "venv", "site-packages", "node_modules", ".nango"})
@@ -239,3 +239,11 @@ def loader_for(root: Path) -> ProjectLoader:
         _active.forget()
     _active = ProjectLoader(resolved)
     return _active
+
+
+def forget_projects() -> None:
+    """Drop the active project's modules (as if no script had been loaded in this process)."""
+    global _active
+    if _active is not None:
+        _active.forget()
+    _active = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 CONFIG = """\
 integrations:

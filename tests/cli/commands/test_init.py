@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 
 def test_init_creates_a_project_that_compiles(cli: Cli, tmp_path: Path) -> None:

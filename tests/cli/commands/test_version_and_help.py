@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 
 def test_version_prints_cli_version_and_unreachable_runtime(

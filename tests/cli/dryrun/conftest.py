@@ -1,129 +1,16 @@
-"""A real local HTTP server standing in for a provider's API, and a GitHub-style project.
-
-`fake_api` serves 127.0.0.1 on a free port. Each test programs it with
-`fake_api.route(path, reply, reply, ...)`: the replies of a path are returned in order and the
-last one repeats forever. Every request received is logged (method, path, query, headers, body).
-"""
+"""Fixtures of the dry-run tests: a fake provider API (`tests.helpers.FakeApi`) on 127.0.0.1, a
+GitHub-style project with the syncs and actions the tests run, and its connection settings."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import Cli
-
-TOKEN = "tok-secret-4f9a1c"
-HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def encoded(self) -> tuple[bytes, dict[str, str]]:
-        headers = dict(self.headers)
-        if isinstance(self.body, bytes):
-            return self.body, headers
-        if isinstance(self.body, str):
-            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
-            return self.body.encode(), headers
-        headers.setdefault("Content-Type", "application/json")
-        return json.dumps(self.body).encode(), headers
-
-
-def ok(body: Any, **headers: str) -> Reply:
-    return Reply(200, body, {k.replace("_", "-"): v for k, v in headers.items()})
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class FakeApi:
-    def __init__(self) -> None:
-        self.routes: dict[str, list[Reply]] = {}
-        self.requests: list[Received] = []
-        self._lock = threading.Lock()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                received = Received(
-                    self.command,
-                    parts.path,
-                    parse_qs(parts.query, keep_blank_values=True),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    body,
-                )
-                reply = api._next_reply(received)
-                payload, headers = reply.encoded()
-                self.send_response(reply.status)
-                for name, value in headers.items():
-                    self.send_header(name, value.replace("{base}", api.url))
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def _next_reply(self, received: Received) -> Reply:
-        with self._lock:
-            self.requests.append(received)
-            replies = self.routes.get(received.path)
-            if not replies:
-                return Reply(404, {"message": f"no route for {received.path}"})
-            return replies.pop(0) if len(replies) > 1 else replies[0]
-
-    def route(self, path: str, *replies: Reply) -> None:
-        self.routes[path] = list(replies)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and free the port (idempotent)."""
-        if self._thread.is_alive():
-            self.server.shutdown()
-            self._thread.join(5)
-        self.server.server_close()
-
-    def hits(self, path: str) -> list[Received]:
-        return [r for r in self.requests if r.path == path]
+from tests.helpers import TOKEN, FakeApi
 
 
 @pytest.fixture
@@ -145,14 +32,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 NANGO_YAML = """\
@@ -460,11 +339,3 @@ def connect(monkeypatch: pytest.MonkeyPatch, fake_api: FakeApi) -> Callable[...,
 
     setup()
     return setup
-
-
-def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any]:
-    """`nango dryrun ARGS --json`: the report, after checking the token was never printed."""
-    result = cli("dryrun", *args, "--json", cwd=root, expect=expect)
-    assert TOKEN not in result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report

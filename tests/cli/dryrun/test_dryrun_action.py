@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, run_json
-from tests.conftest import Cli
+from tests.helpers import TOKEN, Cli, FakeApi, Reply, run_json
 
 
 def test_action_posts_its_body_and_reports_the_output(

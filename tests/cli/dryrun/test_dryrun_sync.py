@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, ok, run_json
-from tests.conftest import Cli
+from tests.helpers import TOKEN, Cli, FakeApi, Reply, ok, run_json
 
 REPORT_KEYS = {
     "type",

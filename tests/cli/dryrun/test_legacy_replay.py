@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, Cli
+from tests.helpers import CORPUS, Cli, corpus_missing
 
 NOTION = CORPUS / "fixtures-legacy" / "notion"
 USERS_SCRIPT = """\
@@ -38,7 +38,7 @@ async def fetch_data(nango: NangoSync) -> None:
 @pytest.fixture
 def notion_project(tmp_path: Path) -> Path:
     if not NOTION.is_dir():
-        pytest.skip(f"the shared corpus is not next to the project ({NOTION} is missing)")
+        corpus_missing("fixtures-legacy/notion")
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(CORPUS / "nango-yaml" / "notion" / "nango.yaml", root / "nango.yaml")

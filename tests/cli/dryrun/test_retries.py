@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.dryrun.conftest import FakeApi, Reply, closed_port_url, ok, run_json
-from tests.conftest import Cli
+from tests.helpers import Cli, FakeApi, Reply, closed_port_url, ok, run_json
 
 ISSUE = {"id": 5, "number": 5, "url": "u", "title": "t"}
 

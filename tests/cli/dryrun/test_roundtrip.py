@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.dryrun.conftest import TOKEN, FakeApi, Reply, ok
-from tests.conftest import Cli
+from tests.helpers import TOKEN, Cli, FakeApi, Reply, ok
 
 NEXT = '<{base}/repos/acme/app/issues?state=all&page=2>; rel="next"'
 ISSUES = [

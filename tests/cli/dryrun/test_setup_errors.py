@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.dryrun.conftest import FakeApi, ok
-from tests.conftest import Cli
+from tests.helpers import Cli, FakeApi, ok
 
 
 def test_unknown_script_suggests_the_closest(cli: Cli, project: Path, connect: Any) -> None:
