@@ -74,7 +74,10 @@ def run_guarded(body: Callable[[], Any], failure: ExitCode) -> Any:
     from runtime.errors import UserError
 
     try:
-        return body()
+        try:
+            return body()
+        finally:
+            sys.stdout.flush()  # a closed pipe must show here, not in Click's handler (exit 1)
     except typer.Exit:
         raise
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from cli.exit_codes import ExitCode
 def test(
     scripts: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[SCRIPT...]", help="Only these scripts (default: all)."),
+        typer.Argument(metavar="SCRIPT", help="Only these scripts (default: all)."),
     ] = None,
     timeout: Annotated[
         float | None,

@@ -101,7 +101,8 @@ def render_requests(capture: Capture) -> None:
 
     if not capture.request_count:
         return
-    table = Table(title=f"{capture.request_count} requests", title_justify="left")
+    plural = "" if capture.request_count == 1 else "s"
+    table = Table(title=f"{capture.request_count} request{plural}", title_justify="left")
     for column in ("method", "url", "status", "attempts", "time"):
         table.add_column(column, overflow="fold")
     for entry in capture.requests[:SHOWN_REQUESTS]:

@@ -66,7 +66,9 @@ def failure_from(exc: BaseException, *, kind: ScriptKind, root: Path) -> ScriptF
         invalid = {"model": exc.title, "errors": [e.__dict__ for e in field_errors(exc)]}
         return ScriptFailure(kinds.get(kind, "script_internal_error"), str(exc), invalid)
     if isinstance(exc, UserError):
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        hint = exc.hint or ""
+        message = f"{exc.message}\n{hint}" if "\n" in exc.message else f"{exc.message} ({hint})"
+        message = message if hint else exc.message
         return ScriptFailure("script_internal_error", message, None)
     exited = _exit_failure(exc, root)
     if exited is not None:
