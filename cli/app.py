@@ -16,7 +16,7 @@ from cli.commands.version import version as version_command
 
 app = typer.Typer(
     name="nango",
-    help="Build, test and deploy API integration scripts (syncs and actions) in Python.",
+    help="Build, check and test API integration scripts (syncs and actions) in Python.",
     no_args_is_help=True,
     epilog=(
         "\b\nExamples:\n  nango init demo && cd demo\n  nango generate\n  nango compile\n\n"
@@ -54,7 +54,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Build, test and deploy API integration scripts (syncs and actions) in Python."""
+    """Build, check and test API integration scripts (syncs and actions) in Python."""
 
 
 def main() -> None:
