@@ -260,6 +260,47 @@ def test_header_templates_use_access_token_and_credentials() -> None:
     assert api.last.headers["x-user"] == "42"
 
 
+def test_header_template_falls_back_to_its_second_alternative() -> None:
+    api = Api()
+    prov = provider(headers={"x-app": "${connectionConfig.appDetails} || App (dev@acme.test)"})
+    send(ProxyCall(endpoint="/me"), api=api, prov=prov)
+    assert api.last.headers["x-app"] == "App (dev@acme.test)"
+    send(ProxyCall(endpoint="/me"), api=api, prov=prov, conn=connection(appDetails="Mine"))
+    assert api.last.headers["x-app"] == "Mine"
+
+
+def test_a_computed_header_the_sdk_cannot_fill_is_a_clear_user_error() -> None:
+    prov = get_provider("aws-iam")
+    conn = connection({"type": "BASIC", "username": "AKIA", "password": "secret"})
+    with pytest.raises(UserError) as caught:
+        send(ProxyCall(endpoint="/"), prov=prov, conn=conn)
+    message = str(caught.value)
+    assert "header 'authorization' of provider 'aws-iam'" in message
+    assert "${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam)}" in (
+        message
+    )
+    assert caught.value.hint is not None and "headers=" in caught.value.hint
+    assert "secret" not in message
+
+
+def test_a_call_header_replaces_a_computed_provider_header() -> None:
+    api = Api()
+    prov = provider(headers={"x-signature": "${base64(${apiKey})}", "x-static": "1"})
+    send(ProxyCall(endpoint="/me", headers={"X-Signature": "given"}), api=api, prov=prov)
+    assert api.last.headers["x-signature"] == "given"
+    assert api.last.headers["x-static"] == "1"
+
+
+def test_a_provider_without_a_base_url_needs_an_override() -> None:
+    prov = provider(base_url=None)
+    with pytest.raises(UserError, match="'acme' has no base URL") as caught:
+        send(ProxyCall(endpoint="/me"), prov=prov)
+    assert caught.value.hint is not None and "base_url_override" in caught.value.hint
+    api = Api()
+    send(ProxyCall(endpoint="/me", base_url_override="https://mcp.acme.test"), api=api, prov=prov)
+    assert str(api.last.url) == "https://mcp.acme.test/me"
+
+
 def test_user_agent_is_ours() -> None:
     api = Api()
     send(ProxyCall(endpoint="/me"), api=api)
@@ -301,9 +342,10 @@ def cc_engine(
     server: TokenServer,
     clock: list[float],
     token_client: httpx.AsyncClient | None = None,
+    token_url: str | dict[str, str] = "https://auth.acme.test/oauth/token",
     **credentials: Any,
 ) -> ProxyEngine:
-    prov = provider(auth_mode="OAUTH2_CC", token_url="https://auth.acme.test/oauth/token")
+    prov = provider(auth_mode="OAUTH2_CC", token_url=token_url)
     creds = {"type": "OAUTH2_CC", "client_id": "id", "client_secret": "secret", **credentials}
     return ProxyEngine(
         client=build_client(transport=httpx.MockTransport(server)),
@@ -350,6 +392,32 @@ def test_client_credentials_token_from_the_connection_is_reused_until_it_expires
     clock[0] = 1_700_000_000.0 + 10_000
     second = asyncio.run(engine.send(ProxyCall(endpoint="/me")))
     assert second.data["auth"] == "Bearer cc-1"
+
+
+@pytest.mark.parametrize(
+    "token_url",
+    [
+        "https://${connectionConfig.region}.acme.test/oauth/token || https://auth.acme.test/oauth/token",
+        {
+            "OAUTH2": "https://other.acme.test/authorize",
+            "OAUTH2_CC": "https://auth.acme.test/oauth/token",
+        },
+    ],
+)
+def test_client_credentials_token_url_fallback_and_per_auth_mode(
+    token_url: str | dict[str, str],
+) -> None:
+    seen: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return TokenServer()(request)
+
+    engine = cc_engine(
+        TokenServer(), [0.0], build_client(transport=httpx.MockTransport(server)), token_url
+    )
+    assert asyncio.run(engine.send(ProxyCall(endpoint="/me"))).data["auth"] == "Bearer cc-1"
+    assert seen == ["https://auth.acme.test/oauth/token"]
 
 
 def test_client_credentials_token_failure_raises_http_error() -> None:
