@@ -263,6 +263,8 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Any, int]]:
         data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise UserError(_yaml_problem(exc, source)) from exc
+    except RecursionError as exc:  # pragma: no cover - libyaml stops at a depth of 1000 first
+        raise UserError(f"{source}: invalid YAML: nested too deeply") from exc
     finally:
         loader.dispose()
     lines: dict[Any, int] = {}
@@ -348,11 +350,12 @@ def _build(entries: dict[str, _Entry], hint: str | None = None) -> dict[str, Pro
     catalog: dict[str, Provider] = {}
     problems: list[str] = []
     for key in sorted(entries):
-        data = _resolve(key, entries)
         try:
-            catalog[key] = Provider.model_validate({**data, "key": key})
+            catalog[key] = Provider.model_validate({**_resolve(key, entries), "key": key})
         except ValidationError as exc:
             problems.append(f"{entries[key].origin}: provider {key!r}: {_describe(exc)}")
+        except UserError as exc:  # a broken alias chain
+            problems.append(exc.message)
     if problems:
         shown = problems[:_MAX_PROBLEMS_SHOWN]
         if len(problems) > len(shown):
