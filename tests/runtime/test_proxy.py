@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from runtime import __version__
 from runtime.errors import UserError
@@ -407,26 +408,20 @@ def test_client_credentials_token_from_the_connection_is_reused_until_it_expires
 def test_client_credentials_token_url_fallback_and_per_auth_mode(
     token_url: str | dict[str, str],
 ) -> None:
-    seen: list[str] = []
-
-    def server(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        return TokenServer()(request)
-
-    engine = cc_engine(
-        TokenServer(), [0.0], build_client(transport=httpx.MockTransport(server)), token_url
-    )
+    auth = respx.MockRouter()  # a request to any other URL fails the test
+    token = auth.post("https://auth.acme.test/oauth/token").respond(json={"access_token": "cc-1"})
+    token_client = build_client(transport=httpx.MockTransport(auth.handler))
+    engine = cc_engine(TokenServer(), [0.0], token_client, token_url)
     assert asyncio.run(engine.send(ProxyCall(endpoint="/me"))).data["auth"] == "Bearer cc-1"
-    assert seen == ["https://auth.acme.test/oauth/token"]
+    assert token.call_count == 1
 
 
 def test_client_credentials_token_failure_raises_http_error() -> None:
     from runtime.sdk.nango import HttpError
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"error": "invalid_client"})
-
-    token_client = build_client(transport=httpx.MockTransport(handler))
+    auth = respx.MockRouter()
+    auth.post("https://auth.acme.test/oauth/token").respond(401, json={"error": "invalid_client"})
+    token_client = build_client(transport=httpx.MockTransport(auth.handler))
     engine = cc_engine(TokenServer(), [0.0], token_client)
     with pytest.raises(HttpError) as caught:
         asyncio.run(engine.send(ProxyCall(endpoint="/me")))
@@ -550,12 +545,17 @@ def test_successful_attempt_is_reported() -> None:
 
 
 def test_build_client_follows_redirects() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/old":
-            return httpx.Response(301, headers={"location": "https://api.acme.test/v1/new"})
-        return httpx.Response(200, json={"path": request.url.path})
+    api = respx.MockRouter(base_url="https://api.acme.test/v1")
+    api.get("/old").respond(301, headers={"location": "https://api.acme.test/v1/new"})
+    new = api.get("/new").respond(json={"moved": True})
 
-    assert send(ProxyCall(endpoint="/old"), api=Api(handler)).data == {"path": "/v1/new"}
+    async def run() -> ProxyResponse:
+        async with build_client(transport=httpx.MockTransport(api.handler)) as client:
+            engine = ProxyEngine(client=client, provider=provider(), connection=connection())
+            return await engine.send(ProxyCall(endpoint="/old"))
+
+    assert asyncio.run(run()).data == {"moved": True}
+    assert new.call_count == 1
 
 
 def test_build_client_settings() -> None:
