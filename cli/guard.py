@@ -10,8 +10,6 @@ when something is wrong does it look through the installed distributions to name
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import importlib.util
 import os
 import sys
@@ -58,6 +56,9 @@ def _record_hashes(root: Path) -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str:
+    import base64  # only a regular install has a RECORD to compare with: imported then
+    import hashlib
+
     digest = hashlib.sha256(path.read_bytes()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
