@@ -124,3 +124,70 @@ def test_our_init_removed_with_another_distribution_is_reported(tmp_path: Path, 
 
 def test_this_checkout_passes_the_check() -> None:
     assert check_import_names() == []
+
+
+# --- the same checks in-process ------------------------------------------------------------------
+
+
+def test_in_process_shadowing_and_owner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import guard
+
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "templates").mkdir()
+    (shadow / "templates" / "__init__.py").write_text("", encoding="utf-8")
+    _dist_info(shadow, "site-templates", "1.0", ["templates/__init__.py"])
+    monkeypatch.syspath_prepend(str(shadow))
+    monkeypatch.delitem(sys.modules, "templates", raising=False)
+    [problem] = guard.check_import_names()
+    assert (problem.name, problem.found) == ("templates", str(shadow / "templates" / "__init__.py"))
+    assert guard._owners("templates") == ["site-templates 1.0"]
+    assert "nango-py" not in " ".join(guard._owners("cli"))
+
+
+def test_in_process_overwritten_file_against_our_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli import guard
+
+    info = tmp_path / "nango_py-0.1.0.dist-info"
+    info.mkdir()
+    ours = REPO_ROOT / "cli" / "__init__.py"
+    (info / "RECORD").write_text(
+        f"cli/__init__.py,sha256={_sha256(ours)},1\nruntime/__init__.py,sha256=bogus,1\n"
+        "templates/__init__.py,,\n",
+        encoding="utf-8",
+    )
+    hashes = guard._record_hashes(tmp_path)
+    assert set(hashes) == {"cli/__init__.py", "runtime/__init__.py"}
+    monkeypatch.setattr(guard, "_record_hashes", lambda _root: hashes)
+    [problem] = guard.check_import_names()
+    assert problem.name == "runtime" and "overwritten" in problem.reason
+
+
+def test_in_process_refusal_message_and_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli import guard
+
+    problem = guard.ImportNameProblem("runtime", "/elsewhere/runtime/__init__.py", "why not")
+    monkeypatch.setattr(guard, "check_import_names", lambda: [problem])
+    monkeypatch.setattr(guard, "_owners", lambda name: ["other 1.0"])
+    with pytest.raises(SystemExit) as caught:
+        guard.ensure_own_import_names()
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "nango cannot start: import name 'runtime' (/elsewhere/runtime/__init__.py): why not. "
+        "It belongs to other 1.0.\n"
+    )
+    assert "pipx install nango-py" in err
+
+
+def test_cli_version_is_still_available() -> None:
+    import cli
+    from runtime import __version__
+
+    assert cli.__version__ == __version__
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = cli.nope  # type: ignore[attr-defined]
