@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from runtime import __version__
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `cli` imports (and the start-up check in cli/guard.py runs) even when another
+    # distribution's top-level `runtime` shadows ours.
+    if name == "__version__":
+        from runtime import __version__
+
+        return __version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -58,6 +58,9 @@ def root(
 
 
 def main() -> None:
+    from cli.guard import ensure_own_import_names
+
+    ensure_own_import_names()
     try:
         app()
     except KeyboardInterrupt:

@@ -1,26 +1,41 @@
 """The provider catalog: where each third-party API lives and how the SDK authenticates to it.
 
-The bundled catalog is `runtime/http/providers.yaml`. Each top-level key names a provider; an
-entry with `alias: other-key` starts from every setting of `other-key` and applies its own keys on
-top (nested mappings are merged key by key, and an explicit `null` clears an inherited value).
-Alias chains are followed; a cycle is an error.
+Two files feed it. The bundled `runtime/http/providers.yaml` is ours, in a flat layout (one mapping
+of facts per provider key). When `NANGO_PROVIDERS_FILE` names a file in Nango's own format (its
+`providers.yaml`, with the proxy facts under `proxy:`), that file is layered over ours: each of its
+entries replaces ours of the same key, and its other entries are added.
+
+Aliases follow Nango's rule in both files: an entry with `alias: other` starts from every resolved
+setting of `other`, and each field it sets replaces the inherited one whole (mappings are not
+merged). The proxy facts (`base_url`, `headers`, `query`, `paginate`, `retry`) travel together, as
+Nango's `proxy` block does: an alias entry that sets any of them inherits none of the target's.
+Alias chains are followed, across both files; a cycle is an error.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from runtime.errors import UserError
 
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 __all__ = [
+    "PROVIDERS_FILE_VARIABLE",
     "AuthMode",
     "Provider",
     "ProviderPagination",
@@ -28,7 +43,10 @@ __all__ = [
     "UnknownProviderError",
     "get_provider",
     "load_catalog",
+    "unfillable_placeholder",
 ]
+
+PROVIDERS_FILE_VARIABLE = "NANGO_PROVIDERS_FILE"
 
 AuthMode = Literal[
     "OAUTH2",
@@ -45,26 +63,46 @@ AuthMode = Literal[
     "CUSTOM",
     "BILL",
     "AWS_SIGV4",
+    "MCP_OAUTH2",
+    "MCP_OAUTH2_GENERIC",
+    "INSTALL_PLUGIN",
 ]
 
 _CATALOG_FILE = "providers.yaml"
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-_PLACEHOLDER_NAME = re.compile(
-    r"apiKey|accessToken|(?:connectionConfig|credentials)\.[A-Za-z0-9_-]+"
+_PROXY_FIELDS = frozenset({"base_url", "headers", "query", "paginate", "retry"})
+_NANGO_TOP_FIELDS = ("display_name", "auth_mode", "token_url", "alias")
+_FILLABLE = re.compile(
+    r"\$\{(?:apiKey|accessToken|(?:connectionConfig|credentials)\.[A-Za-z0-9_-]+)\}"
 )
 _ERROR_CODE = re.compile(r"\d{3}|\dxx|\d{3}-\d{3}")
 _URL_START = ("https://", "http://", "${")
+_MAX_PROBLEMS_SHOWN = 20
 
 
-def _check_template(value: str) -> str:
-    """Reject `${...}` placeholders the SDK cannot fill."""
-    for match in _PLACEHOLDER.finditer(value):
-        if not _PLACEHOLDER_NAME.fullmatch(match.group(1)):
-            raise ValueError(
-                f"unknown placeholder {match.group(0)!r} (expected ${{apiKey}}, "
-                "${accessToken}, ${connectionConfig.<name>} or ${credentials.<name>})"
-            )
-    return value
+def _placeholders(template: str) -> Iterator[tuple[int, str]]:
+    """Each `${...}` of a template (nested ones inside a function call included in the outer)."""
+    start = template.find("${")
+    while start != -1:
+        depth, end = 0, start
+        while end < len(template):
+            depth += {"{": 1, "}": -1}.get(template[end], 0)
+            if depth == 0 and template[end] == "}":
+                break
+            end += 1
+        yield start, template[start : end + 1]
+        start = template.find("${", end + 1)
+
+
+def unfillable_placeholder(template: str) -> str | None:
+    """The first `${...}` of `template` the SDK cannot fill, or None.
+
+    The SDK fills `${apiKey}`, `${accessToken}`, `${connectionConfig.<name>}` and
+    `${credentials.<name>}`. Nango's catalog also uses computed values (`${now:...}`,
+    `${base64(...)}`, `${awsSigV4(...)}`...), which a catalog may hold but a request cannot use."""
+    for _, placeholder in _placeholders(template):
+        if not _FILLABLE.fullmatch(placeholder):
+            return placeholder
+    return None
 
 
 def _check_url(value: str) -> str:
@@ -73,7 +111,7 @@ def _check_url(value: str) -> str:
             f"{value!r} must start with https://, http:// or a ${{connectionConfig.<name>}} "
             "placeholder"
         )
-    return _check_template(value)
+    return value
 
 
 class ProviderPagination(BaseModel):
@@ -89,6 +127,17 @@ class ProviderPagination(BaseModel):
     link_rel_in_response_header: str | None = None
     link_path_in_response_body: str | None = None
     offset_name_in_request: str | None = None
+    offset_start_value: int | str | None = None
+
+
+class ProviderRetryInBody(BaseModel):
+    """A wait found in an error body: `value` is a regex (in slashes) whose group is the wait."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    value: str
+    strategy: Literal["at", "after"]
 
 
 class ProviderRetry(BaseModel):
@@ -100,6 +149,7 @@ class ProviderRetry(BaseModel):
     after: str | list[str] | None = None
     remaining: str | None = None
     error_code: list[str] | None = None
+    in_body: ProviderRetryInBody | None = None
 
     @field_validator("error_code")
     @classmethod
@@ -118,33 +168,32 @@ class Provider(BaseModel):
     key: str
     display_name: str = Field(min_length=1)
     auth_mode: AuthMode
-    base_url: str
+    base_url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
-    token_url: str | None = None
+    token_url: str | dict[str, str] | None = None
     paginate: ProviderPagination | None = None
     retry: ProviderRetry | None = None
     alias: str | None = None
 
-    @field_validator("base_url", "token_url")
+    @field_validator("base_url")
     @classmethod
-    def _valid_url(cls, value: str | None) -> str | None:
+    def _valid_base_url(cls, value: str | None) -> str | None:
         return None if value is None else _check_url(value)
 
-    @field_validator("headers", "query")
+    @field_validator("token_url")
     @classmethod
-    def _valid_templates(cls, value: dict[str, str]) -> dict[str, str]:
-        for template in value.values():
-            _check_template(template)
+    def _valid_token_url(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        for url in value.values() if isinstance(value, dict) else [value]:
+            if url is not None:
+                _check_url(url)
         return value
 
-    @model_validator(mode="after")
-    def _api_key_is_sent(self) -> Provider:
-        if self.auth_mode == "API_KEY":
-            sent = [*self.headers.values(), *self.query.values()]
-            if not any("${apiKey}" in template for template in sent):
-                raise ValueError("API_KEY providers must send ${apiKey} in headers or query")
-        return self
+    def token_url_for(self, auth_mode: str) -> str | None:
+        """The token URL used with `auth_mode` (Nango keys some by auth mode)."""
+        if isinstance(self.token_url, dict):
+            return self.token_url.get(auth_mode)
+        return self.token_url
 
 
 class UnknownProviderError(UserError):
@@ -158,11 +207,16 @@ class UnknownProviderError(UserError):
             message += " Did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
         super().__init__(
             message,
-            hint="Provider keys are listed in runtime/http/providers.yaml (bundled catalog).",
+            hint="Provider keys are listed in runtime/http/providers.yaml (bundled catalog). "
+            f"To use any provider of Nango's catalog, set {PROVIDERS_FILE_VARIABLE} to the path "
+            "of Nango's providers.yaml.",
         )
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# --- reading catalog files -----------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(_SafeLoader):
     """A safe loader that rejects duplicate mapping keys instead of keeping the last one."""
 
 
@@ -186,62 +240,101 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def _parse(text: str, source: str) -> dict[str, dict[str, Any]]:
-    """Parse the catalog text into raw entries, checking only the outer shape."""
+@dataclass(frozen=True)
+class _Entry:
+    """One provider entry as written, in our flat layout, and where it was written."""
+
+    fields: dict[str, Any]
+    origin: str
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{where}: invalid YAML: {problem}"
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[Any, int]]:
+    """The document, and the line of each top-level key."""
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise UserError(f"{source}: invalid YAML: {exc}") from exc
+        raise UserError(_yaml_problem(exc, source)) from exc
+    except RecursionError as exc:  # pragma: no cover - libyaml stops at a depth of 1000 first
+        raise UserError(f"{source}: invalid YAML: nested too deeply") from exc
+    finally:
+        loader.dispose()
+    lines: dict[Any, int] = {}
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                lines.setdefault(key_node.value, key_node.start_mark.line + 1)
+    return data, lines
+
+
+def _entries(text: str, source: str, *, nango_format: bool) -> dict[str, _Entry]:
+    """Parse a catalog file into entries in our flat layout, checking only the outer shape."""
+    data, lines = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a mapping of provider keys to entries")
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, _Entry] = {}
     for key, entry in data.items():
+        origin = f"{source}:{lines.get(key, 1)}"
         if not isinstance(key, str) or not key:
-            raise UserError(f"{source}: provider keys must be non-empty strings, got {key!r}")
+            raise UserError(f"{origin}: provider keys must be non-empty strings, got {key!r}")
         if not isinstance(entry, dict):
-            raise UserError(f"{source}: provider {key!r}: entry must be a mapping")
-        if "key" in entry:
+            raise UserError(f"{origin}: provider {key!r}: entry must be a mapping")
+        if nango_format:
+            entry = _flat_from_nango(key, entry, origin)
+        elif "key" in entry:
             raise UserError(
-                f"{source}: provider {key!r}: field 'key': must not be set "
+                f"{origin}: provider {key!r}: field 'key': must not be set "
                 "(an entry's key is its name in the file)"
             )
-        entries[key] = entry
+        entries[key] = _Entry(entry, origin)
     return entries
 
 
-def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Overlay `overlay` on `base`; nested mappings are merged, anything else is replaced."""
-    merged = dict(base)
-    for name, value in overlay.items():
-        inherited = merged.get(name)
-        if isinstance(inherited, dict) and isinstance(value, dict):
-            merged[name] = _merge(inherited, value)
-        else:
-            merged[name] = value
-    return merged
+def _flat_from_nango(key: str, entry: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The facts we use from a Nango entry, in our layout; Nango's other fields are left out."""
+    flat = {name: entry[name] for name in _NANGO_TOP_FIELDS if name in entry}
+    if "proxy" not in entry:
+        return flat
+    proxy = entry["proxy"]
+    if not isinstance(proxy, dict):
+        raise UserError(f"{origin}: provider {key!r}: field 'proxy': must be a mapping")
+    # A proxy block replaces the aliased one whole in Nango, base URL included.
+    flat["base_url"] = proxy.get("base_url")
+    flat.update({name: proxy[name] for name in _PROXY_FIELDS if name in proxy})
+    return flat
 
 
-def _alias_chain(key: str, entries: dict[str, dict[str, Any]], source: str) -> list[str]:
+def _alias_chain(key: str, entries: dict[str, _Entry]) -> list[str]:
     """`key` followed by each alias target in turn, up to an entry that is not an alias."""
     chain = [key]
-    while (target := entries[chain[-1]].get("alias")) is not None:
+    while (target := entries[chain[-1]].fields.get("alias")) is not None:
+        where = f"{entries[chain[-1]].origin}: provider {chain[-1]!r}: field 'alias'"
         if not isinstance(target, str):
-            raise UserError(f"{source}: provider {chain[-1]!r}: field 'alias': must be a string")
+            raise UserError(f"{where}: must be a string")
         if target in chain:
             cycle = " -> ".join([*chain[chain.index(target) :], target])
-            raise UserError(f"{source}: provider {key!r}: field 'alias': alias cycle {cycle}")
+            raise UserError(f"{where}: alias cycle {cycle}")
         if target not in entries:
-            raise UserError(
-                f"{source}: provider {chain[-1]!r}: field 'alias': unknown provider {target!r}"
-            )
+            raise UserError(f"{where}: unknown provider {target!r}")
         chain.append(target)
     return chain
 
 
-def _resolve(key: str, entries: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
+def _resolve(key: str, entries: dict[str, _Entry]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
-    for link in reversed(_alias_chain(key, entries, source)):
-        resolved = _merge(resolved, entries[link])
+    for link in reversed(_alias_chain(key, entries)):
+        fields = entries[link].fields
+        if _PROXY_FIELDS & fields.keys():
+            resolved = {name: v for name, v in resolved.items() if name not in _PROXY_FIELDS}
+        resolved.update(fields)
     return resolved
 
 
@@ -253,41 +346,103 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _build(text: str, source: str) -> dict[str, Provider]:
-    entries = _parse(text, source)
+def _build(entries: dict[str, _Entry], hint: str | None = None) -> dict[str, Provider]:
     catalog: dict[str, Provider] = {}
     problems: list[str] = []
     for key in sorted(entries):
-        data = _resolve(key, entries, source)
         try:
-            catalog[key] = Provider.model_validate({**data, "key": key})
+            catalog[key] = Provider.model_validate({**_resolve(key, entries), "key": key})
         except ValidationError as exc:
-            problems.append(f"provider {key!r}: {_describe(exc)}")
+            problems.append(f"{entries[key].origin}: provider {key!r}: {_describe(exc)}")
+        except UserError as exc:  # a broken alias chain
+            problems.append(exc.message)
     if problems:
-        raise UserError(f"{source}: invalid provider catalog:\n  " + "\n  ".join(problems))
+        shown = problems[:_MAX_PROBLEMS_SHOWN]
+        if len(problems) > len(shown):
+            shown.append(f"... and {len(problems) - len(shown)} more")
+        raise UserError("invalid provider catalog:\n  " + "\n  ".join(shown), hint=hint)
     return catalog
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UserError(f"cannot read {what} {path}: {reason}") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_entries() -> dict[str, _Entry]:
+    text = resources.files("runtime.http").joinpath(_CATALOG_FILE).read_text(encoding="utf-8")
+    return _entries(text, f"runtime/http/{_CATALOG_FILE}", nango_format=False)
 
 
 @functools.lru_cache(maxsize=1)
 def _bundled_catalog() -> dict[str, Provider]:
-    text = resources.files("runtime.http").joinpath(_CATALOG_FILE).read_text(encoding="utf-8")
-    return _build(text, f"runtime/{_CATALOG_FILE}")
+    return _build(_bundled_entries())
 
 
-def load_catalog(path: Path | None = None) -> dict[str, Provider]:
-    """Load and resolve a provider catalog; the bundled one (cached) when `path` is None."""
-    if path is None:
-        return dict(_bundled_catalog())
+_LAYER_HINT = (
+    f"{PROVIDERS_FILE_VARIABLE} must name a provider catalog in Nango's providers.yaml format "
+    "(provider keys mapping to display_name, auth_mode, proxy: {base_url, ...}); unset it to "
+    "use the bundled catalog alone."
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _layered_catalog(path: Path, _version: tuple[int, int]) -> dict[str, Provider]:
+    """Ours with the Nango-format file at `path` over it (cached per file version)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        layer = _entries(_read_text(path, "provider catalog"), str(path), nango_format=True)
+    except UserError as exc:
+        raise UserError(exc.message, hint=_LAYER_HINT) from exc
+    return _build({**_bundled_entries(), **layer}, hint=_LAYER_HINT)
+
+
+def _file_version(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
     except OSError as exc:
-        raise UserError(f"cannot read provider catalog {path}: {exc.strerror or exc}") from exc
-    return _build(text, str(path))
+        raise UserError(
+            f"cannot read provider catalog {path} ({PROVIDERS_FILE_VARIABLE}): "
+            f"{exc.strerror or exc}",
+            hint=_LAYER_HINT,
+        ) from exc
+    return status.st_mtime_ns, status.st_size
+
+
+def _active_catalog() -> dict[str, Provider]:
+    setting = os.environ.get(PROVIDERS_FILE_VARIABLE, "").strip()
+    if not setting:
+        return _bundled_catalog()
+    path = Path(setting).expanduser().resolve()
+    return _layered_catalog(path, _file_version(path))
+
+
+def load_catalog(
+    path: Path | None = None, *, nango_file: Path | None = None
+) -> dict[str, Provider]:
+    """Load and resolve a provider catalog.
+
+    `path` is a catalog in our layout (the bundled one, cached, when None); `nango_file`, a
+    catalog in Nango's format layered over it. Neither given: the catalog `get_provider` uses
+    (the bundled one, with the file named by `NANGO_PROVIDERS_FILE` over it when set)."""
+    if path is None and nango_file is None:
+        return dict(_active_catalog())
+    if path is None:
+        base = _bundled_entries()
+    else:
+        base = _entries(_read_text(path, "provider catalog"), str(path), nango_format=False)
+    if nango_file is None:
+        return _build(base)
+    text = _read_text(nango_file, "provider catalog")
+    return _build({**base, **_entries(text, str(nango_file), nango_format=True)})
 
 
 def get_provider(key: str) -> Provider:
-    """The bundled catalog's entry for `key`, aliases resolved."""
-    catalog = _bundled_catalog()
+    """The catalog's entry for `key`, aliases resolved (see the module docstring)."""
+    catalog = _active_catalog()
     try:
         return catalog[key]
     except KeyError:

@@ -20,7 +20,7 @@ import httpx
 from runtime import jsjson
 from runtime.errors import UserError
 from runtime.http.client import AnyClient, send
-from runtime.http.providers import Provider
+from runtime.http.providers import Provider, unfillable_placeholder
 from runtime.sdk.types import Connection, HttpError, NetworkError
 
 ResponseType = Literal["json", "text", "arraybuffer", "stream"]
@@ -213,6 +213,11 @@ class RequestBuilder:
         """The request, and its URL with credential values redacted (for logs and errors)."""
         token = await self._client_credentials_token() if self._is_client_credentials else None
         template = call.base_url_override or self._provider.base_url
+        if template is None:
+            raise UserError(
+                f"Provider {self._provider.key!r} has no base URL.",
+                hint="Pass base_url_override= to the call.",
+            )
         url = _join_url(self._fill_first(template, "base URL", token), call.endpoint)
         if not url.startswith(("http://", "https://")):
             raise UserError(
@@ -248,9 +253,12 @@ class RequestBuilder:
             self._on_secret(value)
 
     def _headers(self, call: ProxyCall, token: str | None) -> dict[str, str]:
+        overridden = {name.lower() for name in call.headers or {}}
         headers: dict[str, str] = {}
         for name, template in self._provider.headers.items():
-            headers[name.lower()] = value = self._fill(template, f"header {name!r}", token)
+            if name.lower() in overridden:
+                continue
+            headers[name.lower()] = value = self._fill_first(template, f"header {name!r}", token)
             if any(marker in template for marker in _SECRET_PLACEHOLDERS) or (
                 token is not None and token in value
             ):
@@ -298,6 +306,16 @@ class RequestBuilder:
         return self._fill(last, where, token)
 
     def _fill(self, template: str, where: str, token: str | None = None) -> str:
+        computed = unfillable_placeholder(template)
+        if computed is not None:
+            raise UserError(
+                f"The {where} of provider {self._provider.key!r} uses {computed}, which "
+                "nango-py cannot fill (it fills ${apiKey}, ${accessToken}, "
+                "${connectionConfig.<name>} and ${credentials.<name>}).",
+                hint="Pass that value yourself in the call (headers=..., params=... or "
+                "base_url_override=...).",
+            )
+
         def replace(match: re.Match[str]) -> str:
             value = self._placeholder_value(match.group(1), token)
             if value is None:
@@ -355,9 +373,10 @@ class RequestBuilder:
         return self._token.value
 
     async def _fetch_client_credentials_token(self) -> _Token:
-        if not self._provider.token_url:
+        template = self._provider.token_url_for("OAUTH2_CC")
+        if not template:
             raise UserError(f"Provider {self._provider.key!r} has no token_url to fetch a token.")
-        url = self._fill(self._provider.token_url, "token URL")
+        url = self._fill_first(template, "token URL", None)
         form = {"grant_type": "client_credentials"}
         for name in ("client_id", "client_secret"):
             form[name] = self._fill(f"${{credentials.{name}}}", "token request")

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from runtime.errors import UserError
 from runtime.http.client import build_client
@@ -349,16 +350,16 @@ def test_offset_stops_on_an_empty_page_without_a_limit() -> None:
 
 
 def test_github_style_link_pagination_through_the_engine() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.params.get("page") == "2":
-            return httpx.Response(200, json=[{"id": 3}])
-        nxt = '<https://api.github.com/repositories/9/issues?per_page=2&page=2>; rel="next"'
-        return httpx.Response(200, json=[{"id": 1}, {"id": 2}], headers={"link": nxt})
-
+    api = respx.MockRouter(base_url="https://api.github.com")
+    nxt = '<https://api.github.com/repositories/9/issues?per_page=2&page=2>; rel="next"'
+    first = api.get("/repos/a/b/issues", params={"state": "all", "per_page": "2"})
+    first.respond(json=[{"id": 1}, {"id": 2}], headers={"link": nxt})
+    second = api.get("/repositories/9/issues", params={"per_page": "2", "page": "2"})
+    second.respond(json=[{"id": 3}])
     seen: list[str] = []
 
     async def go() -> list[list[Any]]:
-        async with build_client(transport=httpx.MockTransport(handler)) as client:
+        async with build_client(transport=httpx.MockTransport(api.handler)) as client:
             github = get_provider("github")
             conn = Connection("c", "github", "github", credentials={"access_token": "t"})
             engine = ProxyEngine(
@@ -372,6 +373,8 @@ def test_github_style_link_pagination_through_the_engine() -> None:
             return [p async for p in paginate(engine.send, call, config)]
 
     assert asyncio.run(go()) == [[{"id": 1}, {"id": 2}], [{"id": 3}]]
+    assert (first.call_count, second.call_count) == (1, 1)
+    assert second.calls.last.request.headers["authorization"] == "Bearer t"
     assert seen == [
         "https://api.github.com/repos/a/b/issues?state=all&per_page=2",
         "https://api.github.com/repositories/9/issues?per_page=2&page=2",

@@ -43,14 +43,16 @@ def test_every_corpus_provider_resolves() -> None:
         assert provider.key == key
         assert provider.auth_mode
         assert provider.display_name
-        assert provider.base_url.startswith("https://") or "${connectionConfig." in (
-            provider.base_url
-        ), f"{key}: {provider.base_url}"
+        assert provider.base_url is not None
+        assert provider.base_url.startswith(("https://", "${connectionConfig.")), key
 
 
-def test_catalog_matches_corpus_exactly() -> None:
-    keys = _corpus_keys()
-    assert sorted(load_catalog()) == sorted(keys)
+def test_catalog_holds_the_corpus_providers_and_only_their_alias_targets() -> None:
+    keys = set(_corpus_keys())
+    catalog = load_catalog()
+    targets = {p.alias for key, p in catalog.items() if key in keys and p.alias is not None}
+    assert set(catalog) - keys == targets - keys
+    assert set(catalog) - keys == {"microsoft", "netsuite", "zoho"}
 
 
 def test_bundled_file_is_sorted_by_key() -> None:
@@ -75,8 +77,6 @@ def test_oauth_providers_have_token_urls() -> None:
     for provider in load_catalog().values():
         if provider.auth_mode in {"OAUTH2", "OAUTH2_CC"}:
             assert provider.token_url, provider.key
-        if provider.auth_mode == "BASIC":
-            assert provider.token_url is None, provider.key
 
 
 def test_github_pagination_and_retry() -> None:
@@ -88,8 +88,9 @@ def test_github_pagination_and_retry() -> None:
     assert github.paginate.link_rel_in_response_header == "next"
     assert github.paginate.limit_name_in_request == "per_page"
     assert github.retry is not None
-    assert github.retry.at == "x-ratelimit-reset"
+    assert github.retry.at == ["x-ratelimit-reset"]
     assert github.retry.remaining == "x-ratelimit-remaining"
+    assert github.retry.error_code == ["403", "5xx", "401", "429"]
 
 
 def test_hubspot_pagination() -> None:
@@ -113,30 +114,44 @@ def test_notion_pagination_and_version_header() -> None:
     assert notion.paginate.response_path == "results"
 
 
-def test_bundled_aliases_inherit_and_override() -> None:
+def test_bundled_aliases_inherit_as_nango_does() -> None:
+    github, app = get_provider("github"), get_provider("github-app")
+    assert app.alias == "github"
+    assert app.auth_mode == "APP"  # its own field replaces the target's
+    assert (app.base_url, app.paginate, app.retry) == (
+        github.base_url,
+        github.paginate,
+        github.retry,
+    )
+
     basic = get_provider("aircall-basic")
-    oauth = get_provider("aircall")
     assert basic.alias == "aircall"
-    assert basic.auth_mode == "BASIC"
-    assert basic.base_url == oauth.base_url
-    assert basic.paginate == oauth.paginate
-    assert basic.token_url is None  # explicit null clears the inherited token URL
+    assert basic.token_url == get_provider("aircall").token_url  # not cleared: Nango keeps it
 
-    pat = get_provider("airtable-pat")
-    assert pat.auth_mode == "API_KEY"
-    assert pat.headers == {"authorization": "Bearer ${apiKey}"}
-
-    chained = get_provider("lever-basic-sandbox")  # -> lever-basic -> lever
-    assert chained.auth_mode == "BASIC"
-    assert chained.base_url == "https://api.sandbox.lever.co"
-    assert chained.paginate == get_provider("lever").paginate
-
-    mail = get_provider("google-mail")
+    google, mail = get_provider("google"), get_provider("google-mail")
+    assert mail.alias == "google"
+    assert mail.token_url == google.token_url
     assert mail.base_url == "https://gmail.googleapis.com"
-    assert mail.token_url == get_provider("google").token_url
-    assert mail.paginate is not None
-    assert mail.paginate.cursor_name_in_request == "pageToken"  # inherited nested key
-    assert mail.paginate.limit_name_in_request == "maxResults"  # added nested key
+    assert google.paginate is not None and google.retry is not None
+    assert mail.paginate is None and mail.retry is None  # proxy facts travel together
+
+    outlook = get_provider("outlook")
+    assert outlook.alias == "microsoft"
+    assert outlook.base_url == "https://graph.microsoft.com"
+    assert outlook.paginate is None
+
+
+def test_catalog_agrees_with_nango_on_the_facts_that_were_wrong() -> None:
+    """Spot checks of parity fixes (the full comparison reads Nango's file: tests/runtime/http)."""
+    assert get_provider("aws-iam").auth_mode == "BASIC"
+    for key in ("airtable", "box", "lever", "salesforce", "shopify", "microsoft-teams"):
+        assert get_provider(key).paginate is None, key
+    for key in ("cal-com-v2", "jira", "zoho-crm"):
+        assert get_provider(key).paginate is not None, key
+    assert get_provider("zoho-mail").paginate is None  # its own proxy block drops zoho's
+    assert get_provider("intercom").base_url == (
+        "https://api.${connectionConfig.region}.intercom.io || https://api.intercom.io"
+    )
 
 
 def test_unknown_provider_suggests_close_names() -> None:
@@ -166,7 +181,7 @@ def test_default_catalog_is_cached_and_copied() -> None:
 # --- custom catalog files ------------------------------------------------------------------------
 
 
-def test_alias_merges_nested_mappings(tmp_path: Path) -> None:
+def test_alias_fields_replace_whole_and_proxy_facts_travel_together(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         """
@@ -182,35 +197,61 @@ def test_alias_merges_nested_mappings(tmp_path: Path) -> None:
             type: cursor
             cursor_name_in_request: cursor
             limit_name_in_request: limit
+          retry:
+            after: [retry-after]
+        renamed:
+          alias: base
+          display_name: Renamed
         variant:
           alias: base
           display_name: Variant
           auth_mode: API_KEY
-          token_url: null
           headers:
             x-api-key: ${apiKey}
-          paginate:
-            limit_name_in_request: per_page
+        chained:
+          alias: renamed
+          auth_mode: BASIC
         """,
     )
     catalog = load_catalog(path)
-    variant = catalog["variant"]
+    base, renamed, variant = catalog["base"], catalog["renamed"], catalog["variant"]
     assert isinstance(variant, Provider)
+    assert renamed.alias == "base"
+    assert renamed.model_dump(exclude={"key", "display_name", "alias"}) == base.model_dump(
+        exclude={"key", "display_name", "alias"}
+    )
     assert variant.alias == "base"
     assert variant.display_name == "Variant"
-    assert variant.base_url == "https://api.example.com"
-    assert variant.token_url is None
-    assert variant.headers == {
-        "accept": "application/json",
-        "x-version": "1",
-        "x-api-key": "${apiKey}",
-    }
-    assert variant.paginate is not None
-    assert variant.paginate.type == "cursor"
-    assert variant.paginate.cursor_name_in_request == "cursor"
-    assert variant.paginate.limit_name_in_request == "per_page"
-    assert catalog["base"].paginate is not None
-    assert catalog["base"].paginate.limit_name_in_request == "limit"  # target left untouched
+    assert variant.token_url == "https://example.com/token"  # a top-level fact, inherited
+    assert variant.headers == {"x-api-key": "${apiKey}"}  # replaced whole, not merged
+    assert variant.base_url is None  # the proxy facts go together: none inherited
+    assert variant.paginate is None and variant.retry is None
+    chained = catalog["chained"]
+    assert (chained.alias, chained.auth_mode, chained.display_name) == (
+        "renamed",
+        "BASIC",
+        "Renamed",
+    )
+    assert chained.paginate == base.paginate
+    assert base.headers == {"accept": "application/json", "x-version": "1"}  # target untouched
+
+
+def test_explicit_null_clears_an_inherited_field(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        base:
+          display_name: Base
+          auth_mode: OAUTH2
+          base_url: https://api.example.com
+          token_url: https://example.com/token
+        basic:
+          alias: base
+          auth_mode: BASIC
+          token_url: null
+        """,
+    )
+    assert load_catalog(path)["basic"].token_url is None
 
 
 def test_alias_cycle_raises(tmp_path: Path) -> None:
@@ -250,7 +291,8 @@ def test_alias_to_unknown_provider(tmp_path: Path) -> None:
         ("paginate: {page_name: p}", "paginate.page_name"),
         ("retry: {error_code: ['4xx9']}", "retry.error_code"),
         ("base_ur: https://typo.example.com", "base_ur"),
-        ("headers: {x-key: '${apiKee}'}", "headers"),
+        ("headers: {x-key: 3}", "headers.x-key"),
+        ("token_url: {OAUTH2: example.com/token}", "token_url"),
     ],
 )
 def test_schema_violation_names_key_and_field(tmp_path: Path, entry: str, field: str) -> None:
@@ -278,30 +320,34 @@ def test_schema_violation_names_key_and_field(tmp_path: Path, entry: str, field:
 
 
 def test_missing_field_is_reported(tmp_path: Path) -> None:
-    path = _write(tmp_path, "bare:\n  display_name: Bare\n  auth_mode: NONE\n")
-    with pytest.raises(UserError, match=r"'bare'.*'base_url'.*Field required"):
+    path = _write(tmp_path, "bare:\n  display_name: Bare\n  base_url: https://x.example.com\n")
+    with pytest.raises(
+        UserError, match=r"providers.yaml:1: provider 'bare'.*'auth_mode'.*required"
+    ):
         load_catalog(path)
 
 
-def test_api_key_provider_must_send_the_key(tmp_path: Path) -> None:
+def test_a_provider_may_have_no_base_url(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bare:\n  display_name: Bare\n  auth_mode: NONE\n")
+    assert load_catalog(path)["bare"].base_url is None
+
+
+def test_token_url_by_auth_mode(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         """
-        silent:
-          display_name: Silent
-          auth_mode: API_KEY
-          base_url: https://api.example.com
-        queried:
-          display_name: Queried
-          auth_mode: API_KEY
-          base_url: https://api.example.com
-          query:
-            api_key: ${apiKey}
+        app:
+          display_name: App
+          auth_mode: CUSTOM
+          token_url:
+            OAUTH2: https://example.com/oauth
+            APP: https://example.com/app
         """,
     )
-    with pytest.raises(UserError, match=r"'silent'.*apiKey") as info:
-        load_catalog(path)
-    assert "'queried'" not in str(info.value)
+    app = load_catalog(path)["app"]
+    assert app.token_url_for("APP") == "https://example.com/app"
+    assert app.token_url_for("OAUTH2_CC") is None
+    assert get_provider("github").token_url_for("OAUTH2_CC") == get_provider("github").token_url
 
 
 def test_base_url_must_be_absolute(tmp_path: Path) -> None:
@@ -317,12 +363,15 @@ def test_bad_yaml_raises_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="invalid YAML") as info:
         load_catalog(path)
     assert isinstance(info.value.__cause__, Exception)
+    assert str(info.value).startswith(f"{path}:3:1: invalid YAML: ")
 
 
 def test_duplicate_keys_are_rejected(tmp_path: Path) -> None:
     entry = "  display_name: X\n  auth_mode: NONE\n  base_url: https://x.example.com\n"
     path = _write(tmp_path, f"dup:\n{entry}dup:\n{entry}")
-    with pytest.raises(UserError, match="duplicate key 'dup'"):
+    with pytest.raises(
+        UserError, match=r"providers.yaml:5:1: invalid YAML: found duplicate key 'dup'"
+    ):
         load_catalog(path)
 
 

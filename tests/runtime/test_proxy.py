@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from runtime import __version__
 from runtime.errors import UserError
@@ -260,6 +261,47 @@ def test_header_templates_use_access_token_and_credentials() -> None:
     assert api.last.headers["x-user"] == "42"
 
 
+def test_header_template_falls_back_to_its_second_alternative() -> None:
+    api = Api()
+    prov = provider(headers={"x-app": "${connectionConfig.appDetails} || App (dev@acme.test)"})
+    send(ProxyCall(endpoint="/me"), api=api, prov=prov)
+    assert api.last.headers["x-app"] == "App (dev@acme.test)"
+    send(ProxyCall(endpoint="/me"), api=api, prov=prov, conn=connection(appDetails="Mine"))
+    assert api.last.headers["x-app"] == "Mine"
+
+
+def test_a_computed_header_the_sdk_cannot_fill_is_a_clear_user_error() -> None:
+    prov = get_provider("aws-iam")
+    conn = connection({"type": "BASIC", "username": "AKIA", "password": "secret"})
+    with pytest.raises(UserError) as caught:
+        send(ProxyCall(endpoint="/"), prov=prov, conn=conn)
+    message = str(caught.value)
+    assert "header 'authorization' of provider 'aws-iam'" in message
+    assert "${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam)}" in (
+        message
+    )
+    assert caught.value.hint is not None and "headers=" in caught.value.hint
+    assert "secret" not in message
+
+
+def test_a_call_header_replaces_a_computed_provider_header() -> None:
+    api = Api()
+    prov = provider(headers={"x-signature": "${base64(${apiKey})}", "x-static": "1"})
+    send(ProxyCall(endpoint="/me", headers={"X-Signature": "given"}), api=api, prov=prov)
+    assert api.last.headers["x-signature"] == "given"
+    assert api.last.headers["x-static"] == "1"
+
+
+def test_a_provider_without_a_base_url_needs_an_override() -> None:
+    prov = provider(base_url=None)
+    with pytest.raises(UserError, match="'acme' has no base URL") as caught:
+        send(ProxyCall(endpoint="/me"), prov=prov)
+    assert caught.value.hint is not None and "base_url_override" in caught.value.hint
+    api = Api()
+    send(ProxyCall(endpoint="/me", base_url_override="https://mcp.acme.test"), api=api, prov=prov)
+    assert str(api.last.url) == "https://mcp.acme.test/me"
+
+
 def test_user_agent_is_ours() -> None:
     api = Api()
     send(ProxyCall(endpoint="/me"), api=api)
@@ -301,9 +343,10 @@ def cc_engine(
     server: TokenServer,
     clock: list[float],
     token_client: httpx.AsyncClient | None = None,
+    token_url: str | dict[str, str] = "https://auth.acme.test/oauth/token",
     **credentials: Any,
 ) -> ProxyEngine:
-    prov = provider(auth_mode="OAUTH2_CC", token_url="https://auth.acme.test/oauth/token")
+    prov = provider(auth_mode="OAUTH2_CC", token_url=token_url)
     creds = {"type": "OAUTH2_CC", "client_id": "id", "client_secret": "secret", **credentials}
     return ProxyEngine(
         client=build_client(transport=httpx.MockTransport(server)),
@@ -352,13 +395,33 @@ def test_client_credentials_token_from_the_connection_is_reused_until_it_expires
     assert second.data["auth"] == "Bearer cc-1"
 
 
+@pytest.mark.parametrize(
+    "token_url",
+    [
+        "https://${connectionConfig.region}.acme.test/oauth/token || https://auth.acme.test/oauth/token",
+        {
+            "OAUTH2": "https://other.acme.test/authorize",
+            "OAUTH2_CC": "https://auth.acme.test/oauth/token",
+        },
+    ],
+)
+def test_client_credentials_token_url_fallback_and_per_auth_mode(
+    token_url: str | dict[str, str],
+) -> None:
+    auth = respx.MockRouter()  # a request to any other URL fails the test
+    token = auth.post("https://auth.acme.test/oauth/token").respond(json={"access_token": "cc-1"})
+    token_client = build_client(transport=httpx.MockTransport(auth.handler))
+    engine = cc_engine(TokenServer(), [0.0], token_client, token_url)
+    assert asyncio.run(engine.send(ProxyCall(endpoint="/me"))).data["auth"] == "Bearer cc-1"
+    assert token.call_count == 1
+
+
 def test_client_credentials_token_failure_raises_http_error() -> None:
     from runtime.sdk.nango import HttpError
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"error": "invalid_client"})
-
-    token_client = build_client(transport=httpx.MockTransport(handler))
+    auth = respx.MockRouter()
+    auth.post("https://auth.acme.test/oauth/token").respond(401, json={"error": "invalid_client"})
+    token_client = build_client(transport=httpx.MockTransport(auth.handler))
     engine = cc_engine(TokenServer(), [0.0], token_client)
     with pytest.raises(HttpError) as caught:
         asyncio.run(engine.send(ProxyCall(endpoint="/me")))
@@ -482,12 +545,17 @@ def test_successful_attempt_is_reported() -> None:
 
 
 def test_build_client_follows_redirects() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/old":
-            return httpx.Response(301, headers={"location": "https://api.acme.test/v1/new"})
-        return httpx.Response(200, json={"path": request.url.path})
+    api = respx.MockRouter(base_url="https://api.acme.test/v1")
+    api.get("/old").respond(301, headers={"location": "https://api.acme.test/v1/new"})
+    new = api.get("/new").respond(json={"moved": True})
 
-    assert send(ProxyCall(endpoint="/old"), api=Api(handler)).data == {"path": "/v1/new"}
+    async def run() -> ProxyResponse:
+        async with build_client(transport=httpx.MockTransport(api.handler)) as client:
+            engine = ProxyEngine(client=client, provider=provider(), connection=connection())
+            return await engine.send(ProxyCall(endpoint="/old"))
+
+    assert asyncio.run(run()).data == {"moved": True}
+    assert new.call_count == 1
 
 
 def test_build_client_settings() -> None:

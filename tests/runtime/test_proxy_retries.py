@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from runtime.http.client import build_client
 from runtime.http.providers import Provider
@@ -42,7 +43,8 @@ def connection(token: str = "tok") -> Connection:
 
 
 class Harness:
-    """An engine over a scripted API, with a fake clock, fake sleep and recorded attempts."""
+    """An engine over a scripted API (one respx route answering each request with the next
+    answer), with a fake clock, fake sleep and recorded attempts."""
 
     def __init__(
         self,
@@ -52,14 +54,14 @@ class Harness:
         random_value: float = 0.5,
         max_wait_s: float = 600.0,
     ) -> None:
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
+        router = respx.MockRouter(base_url="https://api.acme.test")
+        self.route = router.route().mock(side_effect=list(answers))
         self.waits: list[float] = []
         self.attempts: list[Attempt] = []
         self.refreshes = 0
         self._refresh = refresh
         self.engine = ProxyEngine(
-            client=build_client(transport=httpx.MockTransport(self._answer)),
+            client=build_client(transport=httpx.MockTransport(router.handler)),
             provider=prov or provider(),
             connection=connection(),
             refresh_connection=self._refreshed if refresh else None,
@@ -70,12 +72,9 @@ class Harness:
             max_wait_s=max_wait_s,
         )
 
-    def _answer(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+    @property
+    def requests(self) -> list[httpx.Request]:
+        return [call.request for call in self.route.calls]
 
     async def _sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
@@ -343,14 +342,14 @@ def test_401_on_the_last_attempt_does_not_refresh() -> None:
 
 
 def test_client_credentials_401_refetches_the_token_once() -> None:
-    tokens = iter(["cc-1", "cc-2"])
-    calls: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/token":
-            return httpx.Response(200, json={"access_token": next(tokens), "expires_in": 3600})
-        calls.append(request.headers["authorization"])
-        return httpx.Response(401 if len(calls) == 1 else 200, json={})
+    api = respx.MockRouter(base_url="https://api.acme.test")
+    token = api.post("/token").mock(
+        side_effect=[
+            httpx.Response(200, json={"access_token": t, "expires_in": 3600})
+            for t in ("cc-1", "cc-2")
+        ]
+    )
+    items = api.get("/items").mock(side_effect=[httpx.Response(401), httpx.Response(200, json={})])
 
     prov = Provider.model_validate(
         {
@@ -362,15 +361,19 @@ def test_client_credentials_401_refetches_the_token_once() -> None:
         }
     )
     engine = ProxyEngine(
-        client=build_client(transport=httpx.MockTransport(handler)),
+        client=build_client(transport=httpx.MockTransport(api.handler)),
         provider=prov,
         connection=Connection(
             "c", "acme", "acme", credentials={"client_id": "i", "client_secret": "s"}
         ),
         sleep=lambda _s: asyncio.sleep(0),
     )
-    asyncio.run(engine.send(ProxyCall(endpoint="/items")))
-    assert calls == ["Bearer cc-1", "Bearer cc-2"]
+    assert asyncio.run(engine.send(ProxyCall(endpoint="/items"))).status == 200
+    assert token.call_count == 2
+    assert [c.request.headers["authorization"] for c in items.calls] == [
+        "Bearer cc-1",
+        "Bearer cc-2",
+    ]
 
 
 # --- reporting -----------------------------------------------------------------------------------
