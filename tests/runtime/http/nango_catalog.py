@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from runtime.http.providers import Provider
+from tests.helpers import CORPUS
 
-NANGO_CATALOG = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "providers"
+NANGO_CATALOG = CORPUS / "providers"
 NANGO_CATALOG = NANGO_CATALOG / "providers.yaml"
 # Read at import: the autouse `isolated_env` fixture removes CI before each test runs.
 IN_CI = bool(os.environ.get("CI"))

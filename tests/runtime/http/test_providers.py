@@ -14,8 +14,9 @@ from runtime.http.providers import (
     get_provider,
     load_catalog,
 )
+from tests.helpers import CORPUS, REPO_ROOT
 
-CORPUS_PROVIDERS = Path(__file__).parents[3] / "shared" / "corpus" / "providers.txt"
+CORPUS_PROVIDERS = CORPUS / "providers.txt"
 
 
 def _corpus_keys() -> list[str]:
@@ -56,7 +57,7 @@ def test_catalog_holds_the_corpus_providers_and_only_their_alias_targets() -> No
 
 
 def test_bundled_file_is_sorted_by_key() -> None:
-    path = Path(__file__).parents[2] / "runtime" / "http" / "providers.yaml"
+    path = REPO_ROOT / "runtime" / "http" / "providers.yaml"
     keys = [
         line.split(":", 1)[0]
         for line in path.read_text(encoding="utf-8").splitlines()
