@@ -1,0 +1,135 @@
+"""How a record is kept, as Nango's records service keeps it: its external id, a stable internal
+id, its payload as JSON text and the MD5 of that text."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from runtime.jsjson import js_number
+from runtime.store import jsontext
+from runtime.store.errors import InvalidRecordError
+
+MAX_ID_LENGTH = 8192
+_NIL = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    external_id: str
+    payload: str
+    data_hash: str
+    record: Mapping[str, Any]
+
+
+def external_id_of(record: Any) -> str:
+    """`String(record.id)` with NUL characters removed (numbers written as JavaScript does:
+    `18` and `18.0` both give "18"). A missing or empty id is an error, as in Nango."""
+    if not isinstance(record, Mapping):
+        raise InvalidRecordError(f"A record must be an object, not {type(record).__name__}")
+    value = record.get("id")
+    if value is None or value is False or value == "" or value == 0:
+        raise InvalidRecordError(f"Missing id field in record: {_preview(record)}")
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "true"
+    elif isinstance(value, int | float):
+        text = js_number(value)
+    else:
+        raise InvalidRecordError(
+            f"The id of a record must be a string or a number, not {type(value).__name__}"
+        )
+    text = text.replace("\x00", "")
+    if not text:
+        raise InvalidRecordError(f"Missing id field in record: {_preview(record)}")
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidRecordError(f"A record id is longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _preview(record: Mapping[str, Any]) -> str:
+    try:
+        text = jsontext.dumps_text(record)
+    except (TypeError, ValueError, RecursionError):
+        text = "{...}"
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def payload_of(record: Mapping[str, Any]) -> bytes:
+    """The record as compact JSON, key order kept."""
+    try:
+        return jsontext.dumps(record)
+    except RecursionError:
+        raise InvalidRecordError("A record is nested too deeply to be stored") from None
+
+
+def prepare(records: Iterable[Any]) -> tuple[list[PreparedRecord], list[str]]:
+    """Records ready to store, in order; of records sharing an id the first is kept (as Nango's
+    records service does), and the repeated ids are returned too."""
+    kept: dict[str, PreparedRecord] = {}
+    duplicates: list[str] = []
+    md5 = hashlib.md5
+    for record in records:
+        external_id = external_id_of(record)
+        if external_id in kept:
+            duplicates.append(external_id)
+            continue
+        payload = payload_of(record)
+        digest = md5(payload, usedforsecurity=False).hexdigest()
+        kept[external_id] = PreparedRecord(external_id, payload.decode(), digest, record)
+    return list(kept.values()), duplicates
+
+
+def hash_of(payload: str) -> str:
+    return hashlib.md5(payload.encode(), usedforsecurity=False).hexdigest()
+
+
+class RecordIds:
+    """Nango's internal record ids: UUIDv5 of `<connection><model><external id>` in the namespace
+    UUIDv5(NIL, `<connection><model>`), stable across runs."""
+
+    def __init__(self, connection_id: int, model: str) -> None:
+        self._prefix_text = f"{connection_id}{model}"
+        self._namespace = uuid.uuid5(_NIL, self._prefix_text).bytes
+
+    def of(self, external_id: str) -> str:
+        name = (self._prefix_text + external_id).encode()
+        digest = bytearray(
+            hashlib.sha1(self._namespace + name, usedforsecurity=False).digest()[:16]
+        )
+        digest[6] = (digest[6] & 0x0F) | 0x50
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        h = digest.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def deep_merge(stored: Any, change: Any) -> Any:
+    """`change` merged into `stored`: objects merged key by key, recursively; anything else
+    (arrays included) replaced; keys absent from `change` untouched."""
+    try:
+        return _merge(stored, change)
+    except RecursionError:
+        raise InvalidRecordError("A record is nested too deeply to be merged") from None
+
+
+def _merge(stored: Any, change: Any) -> Any:
+    if not isinstance(stored, dict) or not isinstance(change, Mapping):
+        return change
+    merged = dict(stored)
+    for key, value in change.items():
+        merged[key] = _merge(stored[key], value) if key in stored else value
+    return merged
+
+
+def loads_payload(text: str | None) -> dict[str, Any]:
+    """A stored payload as a dict (a pruned record has none: `{}`)."""
+    if text is None:
+        return {}
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,162 @@
+"""Pages of records as `GET /records` returns them (Nango's `getRecords`).
+
+Order: (`updated_at`, internal id) ascending. A cursor is base64 of
+`<last_modified_at ISO>||<internal id>` and a page holds the records strictly after it, so a
+record saved while a client pages through the list is never skipped: it moves to the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.engine import Connection
+
+from runtime.store.errors import InvalidCursorError, InvalidValueError
+from runtime.store.schema import records
+from runtime.store.timestamps import iso_from_us, to_us
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+ACTIONS = ("ADDED", "UPDATED", "DELETED")
+_SEPARATOR = "||"
+_c = records.c
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The arguments of `GET /records` in the store's terms (`model` is the full name)."""
+
+    model: str
+    limit: int = DEFAULT_LIMIT
+    modified_after: datetime | None = None
+    actions: frozenset[str] | None = None
+    cursor: str | None = None
+    ids: Sequence[str] | None = None
+
+
+def model_name(model: str, variant: str | None) -> str:
+    """The model's full name: `Model`, or `Model::variant` (`base` is no variant)."""
+    return model if variant in (None, "", "base") else f"{model}::{variant}"
+
+
+def parse_actions(filter_value: str | Collection[str] | None) -> frozenset[str] | None:
+    """`added,updated` (any case, a comma list or a collection) as a set of actions."""
+    if filter_value is None:
+        return None
+    parts = filter_value.split(",") if isinstance(filter_value, str) else list(filter_value)
+    actions = frozenset(part.strip().upper() for part in parts if part.strip())
+    unknown = sorted(actions - set(ACTIONS))
+    if unknown:
+        raise InvalidValueError(f"Unknown record filter {', '.join(unknown).lower()}")
+    return actions or None
+
+
+def encode_cursor(last_modified_at: str, record_id: str) -> str:
+    return base64.b64encode(f"{last_modified_at}{_SEPARATOR}{record_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The (updated_at, internal id) a cursor points at."""
+    # A `+` pasted unencoded into a query string arrives as a space.
+    text = cursor.strip().replace(" ", "+")
+    try:
+        parts = base64.b64decode(text, validate=True).decode("ascii").split(_SEPARATOR)
+        if len(parts) != 2 or "T" not in parts[0]:
+            raise ValueError
+        when = datetime.fromisoformat(parts[0])
+        if when.tzinfo is None:
+            raise ValueError
+        return to_us(when), str(uuid.UUID(parts[1]))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        raise InvalidCursorError("Invalid cursor value") from None
+
+
+def _action_condition(actions: frozenset[str]) -> ColumnElement[bool] | None:
+    live = _c.deleted_at.is_(None)
+    conditions = {
+        "ADDED": and_(live, _c.created_at == _c.updated_at),
+        "UPDATED": and_(live, _c.created_at != _c.updated_at),
+        "DELETED": _c.deleted_at.is_not(None),
+    }
+    if actions >= {"ADDED", "UPDATED", "DELETED"}:
+        return None
+    if actions == {"ADDED", "UPDATED"}:
+        return live
+    return or_(*(conditions[action] for action in sorted(actions)))
+
+
+def page_statement(connection_id: int, query: PageQuery) -> Select[Any]:
+    """The SELECT of one page (one row more than the limit, to know whether more exist)."""
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidValueError(f"The limit must be between 1 and {MAX_LIMIT}")
+    statement = select(
+        _c.id,
+        _c.external_id,
+        _c.payload,
+        _c.created_at,
+        _c.updated_at,
+        _c.deleted_at,
+        _c.pruned_at,
+    ).where(_c.connection_id == connection_id, _c.model == query.model)
+    if query.cursor is not None:
+        after, after_id = decode_cursor(query.cursor)
+        # `>=` first so both databases walk the index range; the OR only trims the tie.
+        statement = statement.where(
+            _c.updated_at >= after, or_(_c.updated_at > after, _c.id > after_id)
+        )
+    if query.modified_after is not None:
+        statement = statement.where(_c.updated_at >= to_us(query.modified_after))
+    if query.actions:
+        condition = _action_condition(query.actions)
+        if condition is not None:
+            statement = statement.where(condition)
+    if query.ids is not None:
+        statement = statement.where(_c.external_id.in_([i.replace("\x00", "") for i in query.ids]))
+    return statement.order_by(_c.updated_at, _c.id).limit(query.limit + 1)
+
+
+def read_page(connection: Connection, connection_id: int, query: PageQuery) -> RecordPage:
+    rows = connection.execute(page_statement(connection_id, query)).all()
+    has_more = len(rows) > query.limit
+    rendered = render(rows[: query.limit] if has_more else rows)
+    next_cursor = rendered[-1]["_nango_metadata"]["cursor"] if has_more else None
+    return RecordPage(rendered, next_cursor)
+
+
+def render(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows as Nango returns records: the payload, `id` (the external id as a string) and
+    `_nango_metadata`."""
+    loads, iso, b64 = orjson.loads, iso_from_us, base64.b64encode
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for record_id, external_id, payload, created, updated, deleted, pruned in rows:
+        record = loads(payload) if payload is not None else {}
+        last_modified = iso(updated)
+        action = "ADDED" if created == updated else "UPDATED"
+        if deleted is not None:
+            action = "DELETED"
+        record["id"] = external_id
+        record["_nango_metadata"] = {
+            "first_seen_at": iso(created),
+            "last_modified_at": last_modified,
+            "last_action": action,
+            "deleted_at": None if deleted is None else iso(deleted),
+            "pruned_at": None if pruned is None else iso(pruned),
+            "cursor": b64(f"{last_modified}||{record_id}".encode()).decode(),
+        }
+        append(record)
+    return out
