@@ -140,13 +140,16 @@ connections = Table(
     Index(None, "integration_id"),
 )
 
+# `id` (UUIDv5 of connection, model and external id) is the key of every point lookup: the only
+# index it leads, so no planner can prefer the paging index (as PostgreSQL does when a bulk load
+# has left its statistics stale). Uniqueness of (connection, model, external id) follows from it.
 records = Table(
     "records",
     metadata,
+    Column("id", _key_text(), nullable=False),
     _parent("connection_id", "connections.id"),
     Column("model", _key_text(), nullable=False),
     Column("external_id", _key_text(), nullable=False),
-    Column("id", _key_text(), nullable=False),
     Column("data_hash", Text(), nullable=False),
     Column("payload", Text(), nullable=True),
     _timestamp("created_at"),
@@ -154,7 +157,7 @@ records = Table(
     _timestamp("deleted_at", nullable=True),
     _timestamp("pruned_at", nullable=True),
     Column("seen_generation", BigInteger(), nullable=True),
-    PrimaryKeyConstraint("connection_id", "model", "external_id"),
+    PrimaryKeyConstraint("id"),
     Index(None, "connection_id", "model", "updated_at", "id"),
 )
 

@@ -54,18 +54,16 @@ class Records(Part):
     ) -> RecordCounts:
         """Insert or update a batch (one transaction); unchanged records are not written."""
         check_name(model, "model")
-        prepared, duplicates = prepare(batch)
+        prepared, duplicates = prepare(batch, RecordIds(connection_id, model))
         counts = RecordCounts(duplicate_ids=duplicates)
         if not prepared:
             return counts
-        ids = RecordIds(connection_id, model)
         with self._db.write() as connection:
             self._lock(connection, connection_id, model)
             at = now_us() if now is None else to_us(now)
             for chunk in chunks(prepared):
                 save_chunk(
                     connection,
-                    ids,
                     chunk,
                     connection_id=connection_id,
                     model=model,
@@ -81,15 +79,16 @@ class Records(Part):
         """Soft-delete the live records with these ids (`deleted_at = updated_at = now`); unknown
         and already deleted ids are ignored, and payloads are kept."""
         check_name(model, "model")
-        external_ids = list(dict.fromkeys(external_id_of(record) for record in batch))
+        ids = RecordIds(connection_id, model)
+        record_ids = list(dict.fromkeys(ids.of(external_id_of(record)) for record in batch))
         counts = RecordCounts()
-        if not external_ids:
+        if not record_ids:
             return counts
         with self._db.write() as connection:
             self._lock(connection, connection_id, model)
             at = now_us() if now is None else to_us(now)
-            for chunk in chunks(external_ids):
-                counts.deleted += delete_chunk(connection, connection_id, model, list(chunk), at)
+            for chunk in chunks(record_ids):
+                counts.deleted += delete_chunk(connection, list(chunk), at)
         return counts
 
     def update(
@@ -104,7 +103,7 @@ class Records(Part):
         """Deep-merge partial records into the live stored ones (objects merged recursively,
         arrays replaced, absent fields untouched); unknown or deleted ids are ignored."""
         check_name(model, "model")
-        prepared, duplicates = prepare(batch)
+        prepared, duplicates = prepare(batch, RecordIds(connection_id, model))
         counts = RecordCounts(duplicate_ids=duplicates)
         if not prepared:
             return counts
@@ -112,14 +111,7 @@ class Records(Part):
             self._lock(connection, connection_id, model)
             at = now_us() if now is None else to_us(now)
             for chunk in chunks(prepared):
-                counts.updated += update_chunk(
-                    connection,
-                    chunk,
-                    connection_id=connection_id,
-                    model=model,
-                    now=at,
-                    generation=generation,
-                )
+                counts.updated += update_chunk(connection, chunk, now=at, generation=generation)
         return counts
 
     def get_by_ids(
@@ -127,13 +119,12 @@ class Records(Part):
     ) -> dict[str, dict[str, Any]]:
         """The live records with these external ids, by id, in the order asked."""
         wanted = list(dict.fromkeys(str(i).replace("\x00", "") for i in ids))
+        record_ids = RecordIds(connection_id, model)
         found: dict[str, dict[str, Any]] = {}
         with self._db.read() as connection:
             for chunk in chunks(wanted):
                 query = select(records.c.external_id, records.c.payload).where(
-                    records.c.connection_id == connection_id,
-                    records.c.model == model,
-                    records.c.external_id.in_(list(chunk)),
+                    records.c.id.in_([record_ids.of(i) for i in chunk]),
                     records.c.deleted_at.is_(None),
                 )
                 found.update((row[0], loads_payload(row[1])) for row in connection.execute(query))

@@ -21,6 +21,7 @@ _NIL = uuid.UUID(int=0)
 
 @dataclass(frozen=True, slots=True)
 class PreparedRecord:
+    id: str
     external_id: str
     payload: str
     data_hash: str
@@ -61,35 +62,6 @@ def _preview(record: Mapping[str, Any]) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def payload_of(record: Mapping[str, Any]) -> bytes:
-    """The record as compact JSON, key order kept."""
-    try:
-        return jsontext.dumps(record)
-    except RecursionError:
-        raise InvalidRecordError("A record is nested too deeply to be stored") from None
-
-
-def prepare(records: Iterable[Any]) -> tuple[list[PreparedRecord], list[str]]:
-    """Records ready to store, in order; of records sharing an id the first is kept (as Nango's
-    records service does), and the repeated ids are returned too."""
-    kept: dict[str, PreparedRecord] = {}
-    duplicates: list[str] = []
-    md5 = hashlib.md5
-    for record in records:
-        external_id = external_id_of(record)
-        if external_id in kept:
-            duplicates.append(external_id)
-            continue
-        payload = payload_of(record)
-        digest = md5(payload, usedforsecurity=False).hexdigest()
-        kept[external_id] = PreparedRecord(external_id, payload.decode(), digest, record)
-    return list(kept.values()), duplicates
-
-
-def hash_of(payload: str) -> str:
-    return hashlib.md5(payload.encode(), usedforsecurity=False).hexdigest()
-
-
 class RecordIds:
     """Nango's internal record ids: UUIDv5 of `<connection><model><external id>` in the namespace
     UUIDv5(NIL, `<connection><model>`), stable across runs."""
@@ -107,6 +79,36 @@ class RecordIds:
         digest[8] = (digest[8] & 0x3F) | 0x80
         h = digest.hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def payload_of(record: Mapping[str, Any]) -> bytes:
+    """The record as compact JSON, key order kept."""
+    try:
+        return jsontext.dumps(record)
+    except RecursionError:
+        raise InvalidRecordError("A record is nested too deeply to be stored") from None
+
+
+def prepare(records: Iterable[Any], ids: RecordIds) -> tuple[list[PreparedRecord], list[str]]:
+    """Records ready to store, in order; of records sharing an id the first is kept (as Nango's
+    records service does), and the repeated ids are returned too."""
+    kept: dict[str, PreparedRecord] = {}
+    duplicates: list[str] = []
+    md5 = hashlib.md5
+    for record in records:
+        external_id = external_id_of(record)
+        if external_id in kept:
+            duplicates.append(external_id)
+            continue
+        payload = payload_of(record)
+        digest = md5(payload, usedforsecurity=False).hexdigest()
+        internal = ids.of(external_id)
+        kept[external_id] = PreparedRecord(internal, external_id, payload.decode(), digest, record)
+    return list(kept.values()), duplicates
+
+
+def hash_of(payload: str) -> str:
+    return hashlib.md5(payload.encode(), usedforsecurity=False).hexdigest()
 
 
 def deep_merge(stored: Any, change: Any) -> Any:

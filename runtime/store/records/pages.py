@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
+from runtime.store.records.format import RecordIds
 from runtime.store.schema import records
 from runtime.store.timestamps import iso_from_us, to_us
 
@@ -71,10 +72,8 @@ def encode_cursor(last_modified_at: str, record_id: str) -> str:
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     """The (updated_at, internal id) a cursor points at."""
-    # A `+` pasted unencoded into a query string arrives as a space.
-    text = cursor.strip().replace(" ", "+")
     try:
-        parts = base64.b64decode(text, validate=True).decode("ascii").split(_SEPARATOR)
+        parts = base64.b64decode(cursor, validate=True).decode("ascii").split(_SEPARATOR)
         if len(parts) != 2 or "T" not in parts[0]:
             raise ValueError
         when = datetime.fromisoformat(parts[0])
@@ -125,7 +124,8 @@ def page_statement(connection_id: int, query: PageQuery) -> Select[Any]:
         if condition is not None:
             statement = statement.where(condition)
     if query.ids is not None:
-        statement = statement.where(_c.external_id.in_([i.replace("\x00", "") for i in query.ids]))
+        ids = RecordIds(connection_id, query.model)
+        statement = statement.where(_c.id.in_([ids.of(i.replace("\x00", "")) for i in query.ids]))
     return statement.order_by(_c.updated_at, _c.id).limit(query.limit + 1)
 
 

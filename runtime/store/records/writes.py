@@ -1,5 +1,5 @@
 """The writes of records, a batch at a time: a few statements per chunk of records, never one
-per record.
+round trip per record. Rows are found by their internal id (the primary key) alone.
 
 Per record (Nango's classification): not stored -> inserted (ADDED); stored but deleted ->
 undeleted, `created_at = updated_at = now` (reads as ADDED again); another hash -> changed
@@ -16,17 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from runtime.store import jsontext
-from runtime.store.records.format import (
-    PreparedRecord,
-    RecordIds,
-    deep_merge,
-    hash_of,
-    loads_payload,
-)
+from runtime.store.records.format import PreparedRecord, deep_merge, hash_of, loads_payload
 from runtime.store.schema import records
 
 CHUNK = 1000
@@ -50,31 +44,24 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _key(connection_id: int, model: str) -> Any:
+def _of_model(connection_id: int, model: str) -> Any:
     return (_c.connection_id == connection_id) & (_c.model == model)
 
 
-def _by_key() -> Any:
-    return (
-        (_c.connection_id == bindparam("k_connection"))
-        & (_c.model == bindparam("k_model"))
-        & (_c.external_id == bindparam("k_external_id"))
-    )
-
-
+_GENERATION: ColumnElement[Any] = func.coalesce(bindparam("v_generation"), _c.seen_generation)
 _CHANGE = (
     update(records)
-    .where(_by_key())
+    .where(_c.id == bindparam("k_id"))
     .values(
         payload=bindparam("v_payload"),
         data_hash=bindparam("v_hash"),
         updated_at=bindparam("v_now"),
-        seen_generation=func.coalesce(bindparam("v_generation"), _c.seen_generation),
+        seen_generation=_GENERATION,
     )
 )
 _UNDELETE = (
     update(records)
-    .where(_by_key())
+    .where(_c.id == bindparam("k_id"))
     .values(
         payload=bindparam("v_payload"),
         data_hash=bindparam("v_hash"),
@@ -82,19 +69,14 @@ _UNDELETE = (
         updated_at=bindparam("v_now"),
         deleted_at=None,
         pruned_at=None,
-        seen_generation=func.coalesce(bindparam("v_generation"), _c.seen_generation),
+        seen_generation=_GENERATION,
     )
 )
-_RESTORE = update(records).where(_by_key()).values(payload=bindparam("v_payload"), pruned_at=None)
-
-
-def _existing(
-    connection: Connection, connection_id: int, model: str, external_ids: list[str]
-) -> dict[str, Any]:
-    query = select(
-        _c.external_id, _c.data_hash, _c.deleted_at, _c.pruned_at, _c.seen_generation
-    ).where(_key(connection_id, model), _c.external_id.in_(external_ids))
-    return {row.external_id: row for row in connection.execute(query)}
+_RESTORE = (
+    update(records)
+    .where(_c.id == bindparam("k_id"))
+    .values(payload=bindparam("v_payload"), pruned_at=None, seen_generation=_GENERATION)
+)
 
 
 @dataclass
@@ -108,7 +90,6 @@ class _Plan:
 
 def save_chunk(
     connection: Connection,
-    ids: RecordIds,
     chunk: Sequence[PreparedRecord],
     *,
     connection_id: int,
@@ -117,23 +98,18 @@ def save_chunk(
     generation: int | None,
     counts: RecordCounts,
 ) -> None:
-    existing = _existing(connection, connection_id, model, [r.external_id for r in chunk])
+    query = select(_c.id, _c.data_hash, _c.deleted_at, _c.pruned_at, _c.seen_generation).where(
+        _c.id.in_([r.id for r in chunk])
+    )
+    existing = {row.id: row for row in connection.execute(query)}
     plan = _Plan()
-    key = {"k_connection": connection_id, "k_model": model}
     for prepared in chunk:
-        old = existing.get(prepared.external_id)
+        old = existing.get(prepared.id)
         if old is None:
-            plan.inserts.append(_new_row(ids, prepared, connection_id, model, now, generation))
+            plan.inserts.append(_new_row(prepared, connection_id, model, now, generation))
             counts.added += 1
             continue
-        change = {
-            **key,
-            "k_external_id": prepared.external_id,
-            "v_payload": prepared.payload,
-            "v_hash": prepared.data_hash,
-            "v_now": now,
-            "v_generation": generation,
-        }
+        change = _change(prepared, now, generation)
         if old.deleted_at is not None:
             plan.undeletes.append(change)
             counts.added += 1
@@ -144,24 +120,29 @@ def save_chunk(
             counts.unchanged += 1
             if old.pruned_at is not None:
                 plan.restores.append(change)
-            if generation is not None and (old.seen_generation or 0) < generation:
-                plan.seen.append(prepared.external_id)
-    _apply(connection, plan, connection_id, model, generation)
+            elif generation is not None and (old.seen_generation or 0) < generation:
+                plan.seen.append(prepared.id)
+    _apply(connection, plan, generation)
+
+
+def _change(prepared: PreparedRecord, now: int, generation: int | None) -> dict[str, Any]:
+    return {
+        "k_id": prepared.id,
+        "v_payload": prepared.payload,
+        "v_hash": prepared.data_hash,
+        "v_now": now,
+        "v_generation": generation,
+    }
 
 
 def _new_row(
-    ids: RecordIds,
-    prepared: PreparedRecord,
-    connection_id: int,
-    model: str,
-    now: int,
-    generation: int | None,
+    prepared: PreparedRecord, connection_id: int, model: str, now: int, generation: int | None
 ) -> dict[str, Any]:
     return {
+        "id": prepared.id,
         "connection_id": connection_id,
         "model": model,
         "external_id": prepared.external_id,
-        "id": ids.of(prepared.external_id),
         "data_hash": prepared.data_hash,
         "payload": prepared.payload,
         "created_at": now,
@@ -172,43 +153,25 @@ def _new_row(
     }
 
 
-def _apply(
-    connection: Connection, plan: _Plan, connection_id: int, model: str, generation: int | None
-) -> None:
+def _apply(connection: Connection, plan: _Plan, generation: int | None) -> None:
     if plan.inserts:
         connection.execute(records.insert(), plan.inserts)
-    for statement, rows in ((_CHANGE, plan.changes), (_UNDELETE, plan.undeletes)):
+    for statement, rows in (
+        (_CHANGE, plan.changes),
+        (_UNDELETE, plan.undeletes),
+        (_RESTORE, plan.restores),
+    ):
         if rows:
             connection.execute(statement, rows)
-    if plan.restores:
-        connection.execute(_RESTORE, plan.restores)
-    if plan.seen:
-        mark_seen(connection, connection_id, model, plan.seen, generation)
+    if plan.seen and generation is not None:
+        statement = update(records).where(_c.id.in_(plan.seen))
+        connection.execute(statement.values(seen_generation=generation))
 
 
-def mark_seen(
-    connection: Connection,
-    connection_id: int,
-    model: str,
-    external_ids: list[str],
-    generation: int | None,
-) -> None:
-    if generation is None:
-        return
-    connection.execute(
-        update(records)
-        .where(_key(connection_id, model), _c.external_id.in_(external_ids))
-        .values(seen_generation=generation)
-    )
-
-
-def delete_chunk(
-    connection: Connection, connection_id: int, model: str, external_ids: list[str], now: int
-) -> int:
+def delete_chunk(connection: Connection, record_ids: list[str], now: int) -> int:
     statement = (
         update(records)
-        .where(_key(connection_id, model), _c.external_id.in_(external_ids))
-        .where(_c.deleted_at.is_(None))
+        .where(_c.id.in_(record_ids), _c.deleted_at.is_(None))
         .values(deleted_at=now, updated_at=now)
     )
     return connection.execute(statement).rowcount
@@ -218,38 +181,25 @@ def update_chunk(
     connection: Connection,
     chunk: Sequence[PreparedRecord],
     *,
-    connection_id: int,
-    model: str,
     now: int,
     generation: int | None,
 ) -> int:
     """Deep-merge each record into the stored live one; only real changes are written."""
-    query = select(_c.external_id, _c.payload, _c.data_hash).where(
-        _key(connection_id, model),
-        _c.external_id.in_([r.external_id for r in chunk]),
-        _c.deleted_at.is_(None),
+    query = select(_c.id, _c.payload, _c.data_hash).where(
+        _c.id.in_([r.id for r in chunk]), _c.deleted_at.is_(None)
     )
-    stored = {row.external_id: row for row in connection.execute(query)}
+    stored = {row.id: row for row in connection.execute(query)}
     changes = []
     for prepared in chunk:
-        old = stored.get(prepared.external_id)
+        old = stored.get(prepared.id)
         if old is None:
             continue
         payload = jsontext.dumps_text(deep_merge(loads_payload(old.payload), prepared.record))
         digest = hash_of(payload)
         if digest == old.data_hash and old.payload is not None:
             continue
-        changes.append(
-            {
-                "k_connection": connection_id,
-                "k_model": model,
-                "k_external_id": prepared.external_id,
-                "v_payload": payload,
-                "v_hash": digest,
-                "v_now": now,
-                "v_generation": generation,
-            }
-        )
+        change = {"k_id": prepared.id, "v_payload": payload, "v_hash": digest, "v_now": now}
+        changes.append({**change, "v_generation": generation})
     if changes:
         connection.execute(_CHANGE, changes)
     return len(changes)
@@ -259,15 +209,14 @@ def delete_unseen_batch(
     connection: Connection, connection_id: int, model: str, generation: int, now: int, size: int
 ) -> int:
     unseen = (
-        select(_c.external_id)
-        .where(_key(connection_id, model), _c.deleted_at.is_(None))
+        select(_c.id)
+        .where(_of_model(connection_id, model), _c.deleted_at.is_(None))
         .where(or_(_c.seen_generation.is_(None), _c.seen_generation < generation))
-        .order_by(_c.external_id)
         .limit(size)
     )
     statement = (
         update(records)
-        .where(_key(connection_id, model), _c.external_id.in_(unseen.scalar_subquery()))
+        .where(_c.id.in_(unseen.scalar_subquery()))
         .values(deleted_at=now, updated_at=now)
     )
     return connection.execute(statement).rowcount
@@ -286,13 +235,6 @@ def models_named(connection: Connection, connection_id: int, model: str) -> list
 
 
 def purge_batch(connection: Connection, connection_id: int, model: str, size: int) -> int:
-    batch = (
-        select(_c.external_id)
-        .where(_key(connection_id, model))
-        .order_by(_c.external_id)
-        .limit(size)
-    )
-    statement = delete(records).where(
-        _key(connection_id, model), _c.external_id.in_(batch.scalar_subquery())
-    )
+    batch = select(_c.id).where(_of_model(connection_id, model)).limit(size)
+    statement = delete(records).where(_c.id.in_(batch.scalar_subquery()))
     return connection.execute(statement).rowcount

@@ -134,10 +134,10 @@ def _create_connections() -> None:
 def _create_records() -> None:
     op.create_table(
         "records",
+        sa.Column("id", _KEY_TEXT, nullable=False),
         _parent("connection_id", "connections", "fk_records_connection_id_connections"),
         sa.Column("model", _KEY_TEXT, nullable=False),
         sa.Column("external_id", _KEY_TEXT, nullable=False),
-        sa.Column("id", _KEY_TEXT, nullable=False),
         sa.Column("data_hash", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=True),
         _at("created_at"),
@@ -145,7 +145,7 @@ def _create_records() -> None:
         _at("deleted_at", nullable=True),
         _at("pruned_at", nullable=True),
         sa.Column("seen_generation", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("connection_id", "model", "external_id", name="pk_records"),
+        sa.PrimaryKeyConstraint("id", name="pk_records"),
     )
     op.create_index(
         "ix_records_connection_id_model_updated_at_id",
