@@ -3,7 +3,7 @@ encrypted JSON blob), configuration, metadata, tags, end user and refresh state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -272,21 +272,33 @@ class Connections(Part):
         environment_id: int,
         integration_key: str,
         connection_ids: Sequence[str],
-        change: Any,
+        change: Callable[[dict[str, Any] | None], dict[str, Any]],
     ) -> None:
+        wanted = list(dict.fromkeys(connection_ids))
+        # Rows locked in id order: concurrent merges wait for each other (no lost update) and
+        # two calls naming the same connections in another order cannot deadlock.
+        query = (
+            _base_query()
+            .where(
+                connections.c.environment_id == environment_id,
+                integrations.c.unique_key == integration_key,
+                connections.c.connection_id.in_(wanted),
+            )
+            .order_by(connections.c.id)
+            .with_for_update(of=connections)
+        )
         with self._db.write() as connection:
-            rows = []
-            for connection_id in dict.fromkeys(connection_ids):
-                row = self._row(connection, environment_id, integration_key, connection_id)
-                if row is None:
-                    raise NotFoundError(
-                        f"Connection with connection id {connection_id} and provider config key "
-                        f"{integration_key} not found. Please make sure the connection exists in "
-                        "the Nango dashboard",
-                        kind="connection",
-                        key=connection_id,
-                    )
-                rows.append(row)
+            rows = connection.execute(query).all()
+            found = {row.connection_id for row in rows}
+            missing = [name for name in wanted if name not in found]
+            if missing:
+                raise NotFoundError(
+                    f"Connection with connection id {missing[0]} and provider config key "
+                    f"{integration_key} not found. Please make sure the connection exists in "
+                    "the Nango dashboard",
+                    kind="connection",
+                    key=missing[0],
+                )
             now = now_us()
             for row in rows:
                 statement = update(connections).where(connections.c.id == row.id)

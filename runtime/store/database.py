@@ -174,6 +174,7 @@ def connect(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Database
         pool_recycle=1800,
         connect_args={"connect_timeout": 10, "application_name": "nango-runtime"},
     )
+    event.listen(engine, "connect", _configure_postgresql_connection)
     return Database(engine)
 
 
@@ -191,6 +192,14 @@ def _sqlite_database(parsed: URL) -> Database:
     with _sqlite_locks_guard:
         lock = _sqlite_locks.setdefault(str(path), threading.Lock())
     return Database(engine, write_lock=lock)
+
+
+def _configure_postgresql_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Arrays (of record payloads, of ids) are sent in binary: psycopg's text format escapes
+    # every quote of every JSON payload in Python, some 30 times slower.
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

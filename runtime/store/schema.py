@@ -156,9 +156,21 @@ records = Table(
     _timestamp("updated_at"),
     _timestamp("deleted_at", nullable=True),
     _timestamp("pruned_at", nullable=True),
-    Column("seen_generation", BigInteger(), nullable=True),
     PrimaryKeyConstraint("id"),
     Index(None, "connection_id", "model", "updated_at", "id"),
+)
+
+# Delete detection: each save made with a generation (a run) adds one row naming the internal
+# ids it saw, a JSON array; a record no row since the run's starting generation names is gone.
+records_seen = Table(
+    "records_seen",
+    metadata,
+    Column("id", _id_type(), primary_key=True, autoincrement=True),
+    _parent("connection_id", "connections.id"),
+    Column("model", _key_text(), nullable=False),
+    Column("generation", BigInteger(), nullable=False),
+    Column("record_ids", Text(), nullable=False),
+    Index(None, "connection_id", "model", "generation"),
 )
 
 checkpoints = Table(

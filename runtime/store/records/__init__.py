@@ -21,15 +21,18 @@ from runtime.store.records.pages import (
     model_name,
     parse_actions,
     read_page,
+    read_page_json,
 )
+from runtime.store.records.statements import id_in, soft_delete
 from runtime.store.records.writes import (
     RecordCounts,
     chunks,
     delete_chunk,
-    delete_unseen_batch,
+    forget_seen,
     models_named,
     purge_batch,
     save_chunk,
+    unseen_ids,
     update_chunk,
 )
 from runtime.store.schema import connections, records
@@ -111,7 +114,14 @@ class Records(Part):
             self._lock(connection, connection_id, model)
             at = now_us() if now is None else to_us(now)
             for chunk in chunks(prepared):
-                counts.updated += update_chunk(connection, chunk, now=at, generation=generation)
+                counts.updated += update_chunk(
+                    connection,
+                    chunk,
+                    connection_id=connection_id,
+                    model=model,
+                    now=at,
+                    generation=generation,
+                )
         return counts
 
     def get_by_ids(
@@ -124,10 +134,11 @@ class Records(Part):
         with self._db.read() as connection:
             for chunk in chunks(wanted):
                 query = select(records.c.external_id, records.c.payload).where(
-                    records.c.id.in_([record_ids.of(i) for i in chunk]),
+                    id_in(connection, [record_ids.of(i) for i in chunk]),
                     records.c.deleted_at.is_(None),
                 )
-                found.update((row[0], loads_payload(row[1])) for row in connection.execute(query))
+                for external_id, payload in connection.execute(query):
+                    found[external_id] = loads_payload(payload) or {"id": external_id}
         return {i: found[i] for i in wanted if i in found}
 
     def list_page(
@@ -155,6 +166,31 @@ class Records(Part):
         with self._db.read() as connection:
             return read_page(connection, connection_id, query)
 
+    def list_page_json(
+        self,
+        connection_id: int,
+        model: str,
+        *,
+        variant: str | None = None,
+        modified_after: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        filter: str | Collection[str] | None = None,
+        cursor: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> bytes:
+        """`list_page` as the exact JSON body of `GET /records` (built without parsing a
+        record: the fast path for the API)."""
+        query = PageQuery(
+            model=model_name(model, variant),
+            limit=limit,
+            modified_after=modified_after,
+            actions=parse_actions(filter),
+            cursor=cursor,
+            ids=ids,
+        )
+        with self._db.read() as connection:
+            return read_page_json(connection, connection_id, query)
+
     def delete_unseen(
         self,
         connection_id: int,
@@ -165,18 +201,20 @@ class Records(Part):
         batch_size: int = DELETE_BATCH,
     ) -> int:
         """Soft-delete the live records that no save since `generation` named (delete
-        detection), in batches of their own transactions. Returns how many."""
+        detection), in batches of their own transactions; then forget the seen marks older
+        than `generation`. Returns how many records were deleted."""
+        with self._db.read() as connection:
+            unseen = unseen_ids(connection, connection_id, model, generation)
         total = 0
-        while True:
+        for batch in chunks(unseen, batch_size):
             with self._db.write() as connection:
                 self._lock(connection, connection_id, model)
                 at = now_us() if now is None else to_us(now)
-                done = delete_unseen_batch(
-                    connection, connection_id, model, generation, at, batch_size
-                )
-            total += done
-            if done < batch_size:
-                return total
+                total += soft_delete(connection, list(batch), at)
+        with self._db.write() as connection:
+            self._lock(connection, connection_id, model)
+            forget_seen(connection, connection_id, model, before=generation)
+        return total
 
     def delete_all_for_model(
         self, connection_id: int, model: str, *, batch_size: int = DELETE_BATCH
@@ -191,6 +229,8 @@ class Records(Part):
                 with self._db.write() as connection:
                     self._lock(connection, connection_id, name)
                     done = purge_batch(connection, connection_id, name, batch_size)
+                    if done < batch_size:
+                        forget_seen(connection, connection_id, name)
                 total += done
                 if done < batch_size:
                     break

@@ -1,5 +1,11 @@
 """How a record is kept, as Nango's records service keeps it: its external id, a stable internal
-id, its payload as JSON text and the MD5 of that text."""
+id, its payload as JSON text and the MD5 of that text.
+
+The payload is the record as the script gave it (key order, values), with one normalisation:
+its `id` is the external id string (in its place), as every read of a record in Nango returns
+it, and `_nango_metadata` (added on reads) is left out. So a stored payload is ready to be
+sent as it is, with only `_nango_metadata` appended.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from runtime.store import jsontext
 from runtime.store.errors import InvalidRecordError
 
 MAX_ID_LENGTH = 8192
+METADATA_KEY = "_nango_metadata"
 _NIL = uuid.UUID(int=0)
 
 
@@ -34,6 +41,8 @@ def external_id_of(record: Any) -> str:
     if not isinstance(record, Mapping):
         raise InvalidRecordError(f"A record must be an object, not {type(record).__name__}")
     value = record.get("id")
+    if type(value) is str and value and "\x00" not in value and len(value) <= MAX_ID_LENGTH:
+        return value  # the common case, checked first
     if value is None or value is False or value == "" or value == 0:
         raise InvalidRecordError(f"Missing id field in record: {_preview(record)}")
     if isinstance(value, str):
@@ -89,17 +98,27 @@ def payload_of(record: Mapping[str, Any]) -> bytes:
         raise InvalidRecordError("A record is nested too deeply to be stored") from None
 
 
+def normalised(record: Mapping[str, Any], external_id: str) -> Mapping[str, Any]:
+    """The record with `id` as its external id string and no `_nango_metadata`."""
+    if record["id"] == external_id and type(record["id"]) is str and METADATA_KEY not in record:
+        return record
+    copy = {key: value for key, value in record.items() if key != METADATA_KEY}
+    copy["id"] = external_id
+    return copy
+
+
 def prepare(records: Iterable[Any], ids: RecordIds) -> tuple[list[PreparedRecord], list[str]]:
     """Records ready to store, in order; of records sharing an id the first is kept (as Nango's
     records service does), and the repeated ids are returned too."""
     kept: dict[str, PreparedRecord] = {}
     duplicates: list[str] = []
     md5 = hashlib.md5
-    for record in records:
-        external_id = external_id_of(record)
+    for original in records:
+        external_id = external_id_of(original)
         if external_id in kept:
             duplicates.append(external_id)
             continue
+        record = normalised(original, external_id)
         payload = payload_of(record)
         digest = md5(payload, usedforsecurity=False).hexdigest()
         internal = ids.of(external_id)

@@ -28,6 +28,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 ACTIONS = ("ADDED", "UPDATED", "DELETED")
 _SEPARATOR = "||"
+_NO_LOWER_BOUND = -(2**62)
 _c = records.c
 
 
@@ -111,14 +112,17 @@ def page_statement(connection_id: int, query: PageQuery) -> Select[Any]:
         _c.deleted_at,
         _c.pruned_at,
     ).where(_c.connection_id == connection_id, _c.model == query.model)
+    # Always a lower bound on `updated_at` (at worst one below every timestamp): with it both
+    # databases walk the ordering index range, even when PostgreSQL has no statistics yet
+    # (right after a bulk load) and would otherwise sort the whole model for every first page.
+    lower = _NO_LOWER_BOUND
+    if query.modified_after is not None:
+        lower = to_us(query.modified_after)
     if query.cursor is not None:
         after, after_id = decode_cursor(query.cursor)
-        # `>=` first so both databases walk the index range; the OR only trims the tie.
-        statement = statement.where(
-            _c.updated_at >= after, or_(_c.updated_at > after, _c.id > after_id)
-        )
-    if query.modified_after is not None:
-        statement = statement.where(_c.updated_at >= to_us(query.modified_after))
+        statement = statement.where(or_(_c.updated_at > after, _c.id > after_id))
+        lower = max(lower, after)
+    statement = statement.where(_c.updated_at >= lower)
     if query.actions:
         condition = _action_condition(query.actions)
         if condition is not None:
@@ -129,34 +133,62 @@ def page_statement(connection_id: int, query: PageQuery) -> Select[Any]:
     return statement.order_by(_c.updated_at, _c.id).limit(query.limit + 1)
 
 
-def read_page(connection: Connection, connection_id: int, query: PageQuery) -> RecordPage:
-    rows = connection.execute(page_statement(connection_id, query)).all()
+def read_page_json(connection: Connection, connection_id: int, query: PageQuery) -> bytes:
+    """The page as the JSON body of `GET /records`: `{"records": [...], "next_cursor": ...}`."""
+    # Plain tuples from the driver: these columns need no conversion, and SQLAlchemy's row
+    # objects would cost as much as the fetch itself.
+    result = connection.execute(page_statement(connection_id, query))
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     has_more = len(rows) > query.limit
-    rendered = render(rows[: query.limit] if has_more else rows)
-    next_cursor = rendered[-1]["_nango_metadata"]["cursor"] if has_more else None
-    return RecordPage(rendered, next_cursor)
+    records, last_cursor = render_json(rows[: query.limit] if has_more else rows)
+    next_cursor = f'"{last_cursor}"' if has_more else "null"
+    return f'{{"records":[{",".join(records)}],"next_cursor":{next_cursor}}}'.encode()
 
 
-def render(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Rows as Nango returns records: the payload, `id` (the external id as a string) and
-    `_nango_metadata`."""
-    loads, iso, b64 = orjson.loads, iso_from_us, base64.b64encode
-    out: list[dict[str, Any]] = []
-    append = out.append
+def read_page(connection: Connection, connection_id: int, query: PageQuery) -> RecordPage:
+    body = orjson.loads(read_page_json(connection, connection_id, query))
+    return RecordPage(body["records"], body["next_cursor"])
+
+
+def _metadata_head(created: int, updated: int, deleted: int | None, pruned: int | None) -> str:
+    """`_nango_metadata` up to the cursor's value, which is the only part unique per record."""
+    action = "ADDED" if created == updated else "UPDATED"
+    deleted_at = "null"
+    if deleted is not None:
+        action, deleted_at = "DELETED", f'"{iso_from_us(deleted)}"'
+    pruned_at = "null" if pruned is None else f'"{iso_from_us(pruned)}"'
+    return (
+        f',"_nango_metadata":{{"first_seen_at":"{iso_from_us(created)}",'
+        f'"last_modified_at":"{iso_from_us(updated)}","last_action":"{action}",'
+        f'"deleted_at":{deleted_at},"pruned_at":{pruned_at},"cursor":"'
+    )
+
+
+def render_json(rows: Sequence[Any]) -> tuple[list[str], str]:
+    """Each row as the JSON of a record (its stored payload, `_nango_metadata` appended), and
+    the cursor of the last. Nothing is parsed: payloads are stored ready to send, and records
+    written together share their metadata but for the cursor."""
+    out: list[str] = []
+    append, encode = out.append, binascii.b2a_base64
+    heads: dict[tuple[int, int, int | None, int | None], tuple[str, bytes]] = {}
+    cursor = ""
     for record_id, external_id, payload, created, updated, deleted, pruned in rows:
-        record = loads(payload) if payload is not None else {}
-        last_modified = iso(updated)
-        action = "ADDED" if created == updated else "UPDATED"
-        if deleted is not None:
-            action = "DELETED"
-        record["id"] = external_id
-        record["_nango_metadata"] = {
-            "first_seen_at": iso(created),
-            "last_modified_at": last_modified,
-            "last_action": action,
-            "deleted_at": None if deleted is None else iso(deleted),
-            "pruned_at": None if pruned is None else iso(pruned),
-            "cursor": b64(f"{last_modified}||{record_id}".encode()).decode(),
-        }
-        append(record)
-    return out
+        key = (created, updated, deleted, pruned)
+        found = heads.get(key)
+        if found is None:
+            found = heads[key] = (
+                _metadata_head(created, updated, deleted, pruned),
+                f"{iso_from_us(updated)}||".encode(),
+            )
+        head, cursor_prefix = found
+        cursor = encode(cursor_prefix + record_id.encode(), newline=False).decode()
+        body = payload[:-1] if payload is not None else _pruned_body(external_id)
+        append(f'{body}{head}{cursor}"}}}}')
+    return out, cursor
+
+
+def _pruned_body(external_id: str) -> str:
+    return '{"id":' + orjson.dumps(external_id).decode()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
 from runtime.store.records.pages import encode_cursor
+from runtime.store.schema import records
 from tests.runtime.store.conftest import World
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -226,3 +229,45 @@ def test_cursor_with_another_offset_points_at_the_same_instant(world: World) -> 
     assert ids(store.records.list_page(conn, "Issue", cursor=in_paris).records) == ["1", "2"]
     after_first = encode_cursor("2024-05-01T14:00:00.000001+02:00", zero)
     assert ids(store.records.list_page(conn, "Issue", cursor=after_first).records) == ["2"]
+
+
+def test_the_json_page_is_the_api_body(world: World, make_records) -> None:
+    store, conn = world.store, world.connection_id
+    store.records.save(conn, "Issue", [{"id": "q", "text": 'quote " and \\ and \u2028 and é'}], now=at(0))
+    store.records.save(conn, "Issue", make_records(3), now=at(1))
+    store.records.delete(conn, "Issue", [{"id": 2}], now=at(2))
+    body = store.records.list_page_json(conn, "Issue", limit=3)
+    parsed = json.loads(body)
+    page = store.records.list_page(conn, "Issue", limit=3)
+    assert parsed == {"records": page.records, "next_cursor": page.next_cursor}
+    assert parsed["records"][0]["text"] == 'quote " and \\ and \u2028 and é'
+    assert parsed["next_cursor"] == parsed["records"][-1]["_nango_metadata"]["cursor"]
+    last = json.loads(store.records.list_page_json(conn, "Issue", cursor=page.next_cursor))
+    assert [r["id"] for r in last["records"]] == ["2"] and last["next_cursor"] is None
+    assert json.loads(store.records.list_page_json(conn, "None")) == {"records": [], "next_cursor": None}
+
+
+def test_read_metadata_given_back_in_a_save_is_not_stored(world: World) -> None:
+    store, conn = world.store, world.connection_id
+    store.records.save(conn, "Issue", [{"id": "a", "v": 1}], now=at(0))
+    (read,) = store.records.list_page(conn, "Issue").records
+    assert store.records.save(conn, "Issue", [read], now=at(1)).unchanged == 1
+    (again,) = store.records.list_page(conn, "Issue").records
+    assert again == read
+
+
+def test_a_pruned_record_reads_as_its_id_and_a_save_restores_it(world: World) -> None:
+    store, conn = world.store, world.connection_id
+    store.records.save(conn, "Issue", [{"id": "p\"x", "v": 1}], now=at(0))
+    pruned_at = 1_714_564_805_000_000  # 2024-05-01T12:00:05Z
+    with store.database.write() as connection:
+        connection.execute(update(records).values(payload=None, pruned_at=pruned_at))
+    (record,) = store.records.list_page(conn, "Issue").records
+    meta = record.pop("_nango_metadata")
+    assert record == {"id": 'p"x'}
+    assert meta["pruned_at"] == "2024-05-01T12:00:05+00:00" and meta["last_action"] == "ADDED"
+    assert store.records.get_by_ids(conn, "Issue", ['p"x']) == {'p"x': {"id": 'p"x'}}
+    assert store.records.save(conn, "Issue", [{"id": 'p"x', "v": 1}], now=at(9)).unchanged == 1
+    (restored,) = store.records.list_page(conn, "Issue").records
+    assert restored["v"] == 1 and restored["_nango_metadata"]["pruned_at"] is None
+    assert restored["_nango_metadata"]["last_modified_at"] == "2024-05-01T12:00:00+00:00"

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from runtime.store.schema import records_seen
 from tests.runtime.store.conftest import World
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -96,7 +98,7 @@ def test_get_by_ids_returns_live_payloads_in_the_order_asked(world: World, make_
     store.records.delete(conn, "Issue", [{"id": 4}])
     found = store.records.get_by_ids(conn, "Issue", ["5", "4", "1", "missing", "5"])
     assert list(found) == ["5", "1"]
-    assert found["5"] == {"id": 5, "title": "item 5", "n": 5}
+    assert found["5"] == {"id": "5", "title": "item 5", "n": 5}  # ids read back as strings
     many = store.records.get_by_ids(conn, "Issue", [str(i) for i in range(3000)])
     assert sorted(many) == ["1", "2", "3", "5"]
 
@@ -195,3 +197,30 @@ def test_record_writes_refuse_records_without_id(world: World, operation: str) -
 
     with pytest.raises(InvalidRecordError):
         getattr(world.store.records, operation)(world.connection_id, "Issue", [{"title": "x"}])
+
+
+def seen_marks(world: World) -> list[tuple[str, int]]:
+    query = select(records_seen.c.model, records_seen.c.generation).order_by(records_seen.c.id)
+    with world.store.database.read() as connection:
+        return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
+
+
+def test_seen_marks_are_one_row_per_chunk_and_pruned_by_delete_passes(world: World, make_records) -> None:
+    store, conn = world.store, world.connection_id
+    store.records.save(conn, "Issue", make_records(2500), generation=1)
+    store.records.save(conn, "Issue", make_records(10), generation=2)
+    store.records.update(conn, "Issue", [{"id": 1, "title": "x"}, {"id": 99999}], generation=3)
+    assert seen_marks(world) == [("Issue", 1)] * 3 + [("Issue", 2), ("Issue", 3)]
+    assert store.records.delete_unseen(conn, "Issue", 2) == 2490
+    assert seen_marks(world) == [("Issue", 2), ("Issue", 3)]
+    store.records.save(conn, "Issue::eu", make_records(1), generation=4)
+    store.records.delete_all_for_model(conn, "Issue")
+    assert seen_marks(world) == []
+
+
+def test_records_merged_by_update_count_as_seen(world: World, make_records) -> None:
+    store, conn = world.store, world.connection_id
+    store.records.save(conn, "Issue", make_records(3), generation=1)
+    store.records.update(conn, "Issue", [{"id": 1, "title": "item 1"}, {"id": 2, "n": 0}], generation=2)
+    assert store.records.delete_unseen(conn, "Issue", 2) == 1
+    assert store.records.get_by_ids(conn, "Issue", ["1", "2", "3"]).keys() == {"1", "2"}

@@ -1,5 +1,5 @@
-"""The first schema: environments, environment variables, integrations, connections, records,
-checkpoints, and the store's own settings.
+"""The first schema: environments, environment variables, integrations, connections, records
+(and the ids each run saw), checkpoints, and the store's own settings.
 
 Revision 0001. Never edit a migration once committed: add the next one.
 """
@@ -144,13 +144,26 @@ def _create_records() -> None:
         _at("updated_at"),
         _at("deleted_at", nullable=True),
         _at("pruned_at", nullable=True),
-        sa.Column("seen_generation", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_records"),
     )
     op.create_index(
         "ix_records_connection_id_model_updated_at_id",
         "records",
         ["connection_id", "model", "updated_at", "id"],
+    )
+    op.create_table(
+        "records_seen",
+        _id(),
+        _parent("connection_id", "connections", "fk_records_seen_connection_id_connections"),
+        sa.Column("model", _KEY_TEXT, nullable=False),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.Column("record_ids", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_records_seen"),
+    )
+    op.create_index(
+        "ix_records_seen_connection_id_model_generation",
+        "records_seen",
+        ["connection_id", "model", "generation"],
     )
 
 
@@ -171,6 +184,7 @@ def _create_checkpoints() -> None:
 def downgrade() -> None:
     for table in (
         "checkpoints",
+        "records_seen",
         "records",
         "connections",
         "integrations",
