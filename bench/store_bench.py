@@ -155,8 +155,7 @@ def list_all(bench: Bench, connection_id: int) -> int:
 def baseline_rows(bench: Bench, connection_id: int) -> list[list[tuple[Any, ...]]]:
     prepared, _ = prepare(bench.records, RecordIds(connection_id, MODEL))
     rows = [
-        (p.id, connection_id, MODEL, p.external_id, p.data_hash, p.payload, 0, 0)
-        for p in prepared
+        (p.id, connection_id, MODEL, p.external_id, p.data_hash, p.payload, 0, 0) for p in prepared
     ]
     return [list(chunk) for chunk in batches(rows, bench.args.batch)]
 
@@ -219,7 +218,9 @@ def run_repeat(bench: Bench) -> None:
     bench.record("resave", timed(lambda: save_all(bench, connection_id, generation=2)))
     bench.record("resave-", timed(lambda: save_all(bench, connection_id, generation=None)))
     counts: list[int] = []
-    bench.record("raw pages", timed(lambda: counts.append(raw_pages(store, connection_id, bench.args.page))))
+    bench.record(
+        "raw pages", timed(lambda: counts.append(raw_pages(store, connection_id, bench.args.page)))
+    )
     bench.record("list", timed(lambda: counts.append(list_all(bench, connection_id))))
     if counts != [n, n]:
         raise RuntimeError(f"expected {n} records read twice, read {counts}")
@@ -233,8 +234,13 @@ def results(bench: Bench) -> list[Row]:
         Row(backend, "save", rate["save"], rate["bare insert"], f">= {SAVE_TARGET}x bare insert"),
         Row(backend, "resave (unchanged)", rate["resave"], rate["save"], "> 1x first save"),
         Row(backend, "resave, no generation", rate["resave-"], rate["save"], "> 1x first save"),
-        Row(backend, f"list (pages of {bench.args.page})", rate["list"], rate["raw pages"],
-            f">= {LIST_TARGET}x raw SELECT"),
+        Row(
+            backend,
+            f"list (pages of {bench.args.page})",
+            rate["list"],
+            rate["raw pages"],
+            f">= {LIST_TARGET}x raw SELECT",
+        ),
     ]
     rows[0].passed = rows[0].ratio is not None and rows[0].ratio >= SAVE_TARGET
     rows[1].passed = rows[1].ratio is not None and rows[1].ratio > 1
@@ -292,14 +298,18 @@ def postgres_database(admin_url: str) -> Iterator[str | None]:
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"{'backend':<11} {'measurement':<26} {'ours rec/s':>12} {'baseline/s':>12} "
-          f"{'ratio':>7}  target")
+    print(
+        f"{'backend':<11} {'measurement':<26} {'ours rec/s':>12} {'baseline/s':>12} "
+        f"{'ratio':>7}  target"
+    )
     for row in rows:
         baseline = "" if row.baseline is None else f"{row.baseline:,.0f}"
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
         verdict = {True: "PASS", False: "FAIL", None: ""}[row.passed]
-        print(f"{row.backend:<11} {row.name:<26} {row.ours:>12,.0f} {baseline:>12} {ratio:>7}  "
-              f"{verdict} {row.target}")
+        print(
+            f"{row.backend:<11} {row.name:<26} {row.ours:>12,.0f} {baseline:>12} {ratio:>7}  "
+            f"{verdict} {row.target}"
+        )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -319,8 +329,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"{args.records:,} records, batches of {args.batch:,}, pages of {args.page:,}, "
-          f"median of {args.repeat}", file=sys.stderr)
+    print(
+        f"{args.records:,} records, batches of {args.batch:,}, pages of {args.page:,}, "
+        f"median of {args.repeat}",
+        file=sys.stderr,
+    )
     rows: list[Row] = []
     if args.backend in ("all", "sqlite"):
         with tempfile.TemporaryDirectory() as folder:

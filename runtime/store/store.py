@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import insert, select
 
+from runtime.store.base import lock_key
 from runtime.store.checkpoints import Checkpoints
 from runtime.store.connections import Connections
 from runtime.store.crypto import WRONG_KEY_HINT, Cipher
@@ -103,6 +104,7 @@ def _check_key(database: Database, cipher: Cipher) -> None:
     if stored is None:
         sealed = cipher.encrypt_text(_KEY_CHECK_TEXT, purpose=_KEY_CHECK_PURPOSE).hex()
         with database.write() as connection:
+            database.advisory_lock(connection, lock_key("store_settings", _KEY_CHECK_SETTING))
             if connection.execute(query).scalar() is None:
                 row = {"name": _KEY_CHECK_SETTING, "value": sealed}
                 connection.execute(insert(store_settings).values(**row))

@@ -50,7 +50,7 @@ def external_id_of(record: Any) -> str:
     elif isinstance(value, bool):
         text = "true"
     elif isinstance(value, int | float):
-        text = js_number(value)
+        text = _number_text(value)
     else:
         raise InvalidRecordError(
             f"The id of a record must be a string or a number, not {type(value).__name__}"
@@ -61,6 +61,13 @@ def external_id_of(record: Any) -> str:
     if len(text) > MAX_ID_LENGTH:
         raise InvalidRecordError(f"A record id is longer than {MAX_ID_LENGTH} characters")
     return text
+
+
+def _number_text(value: float) -> str:
+    try:
+        return js_number(value)
+    except ValueError:  # an integer of thousands of digits
+        raise InvalidRecordError(f"A record id is longer than {MAX_ID_LENGTH} characters") from None
 
 
 def _preview(record: Mapping[str, Any]) -> str:
@@ -96,6 +103,8 @@ def payload_of(record: Mapping[str, Any]) -> bytes:
         return jsontext.dumps(record)
     except RecursionError:
         raise InvalidRecordError("A record is nested too deeply to be stored") from None
+    except (TypeError, ValueError) as exc:  # a value JSON has no form for, a huge integer
+        raise InvalidRecordError(f"A record cannot be written as JSON: {exc}") from None
 
 
 def normalised(record: Mapping[str, Any], external_id: str) -> Mapping[str, Any]:

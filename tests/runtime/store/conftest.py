@@ -29,7 +29,9 @@ IN_CI = bool(os.environ.get("CI"))
 POSTGRES_ADMIN_URL = os.environ.get(
     "NANGO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-START_HINT = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+START_HINT = (
+    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+)
 TEST_KEY = generate_key()
 BACKENDS = ("sqlite", "postgresql")
 

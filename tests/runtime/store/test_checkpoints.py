@@ -52,7 +52,15 @@ def test_clearing_a_missing_checkpoint_is_fine(world: World) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"nested": {"a": 1}}, {"list": [1]}, {"none": None}, {"nan": math.nan}, {"inf": math.inf}, {1: "x"}, ["a"]],
+    [
+        {"nested": {"a": 1}},
+        {"list": [1]},
+        {"none": None},
+        {"nan": math.nan},
+        {"inf": math.inf},
+        {1: "x"},
+        ["a"],
+    ],
 )
 def test_checkpoints_must_be_flat_objects(world: World, bad: object) -> None:
     with pytest.raises(InvalidValueError):
@@ -72,10 +80,19 @@ def test_keys_are_per_connection_and_per_key(world: World) -> None:
 
 def test_clear_prefix_resets_a_sync_and_its_markers_only(world: World) -> None:
     checkpoints, conn = world.store.checkpoints, world.connection_id
-    for key in (KEY, KEY + ":trackDeletes:Issue", "sync:issues_extra", "sync:issuesx", "action:issues"):
+    for key in (
+        KEY,
+        KEY + ":trackDeletes:Issue",
+        "sync:issues_extra",
+        "sync:issuesx",
+        "action:issues",
+    ):
         checkpoints.save(conn, key, {"k": key})
     assert checkpoints.clear_prefix(conn, KEY) == 2
-    remaining = {key: checkpoints.get(conn, key).value for key in ("sync:issues_extra", "sync:issuesx", "action:issues")}
+    remaining = {
+        key: checkpoints.get(conn, key).value
+        for key in ("sync:issues_extra", "sync:issuesx", "action:issues")
+    }
     assert all(value is not None for value in remaining.values())
     assert checkpoints.get(conn, KEY).value is None
     assert checkpoints.get(conn, KEY + ":trackDeletes:Issue").value is None

@@ -24,7 +24,9 @@ def test_round_trip_with_a_fresh_nonce_each_time() -> None:
     second = cipher.encrypt(b"token", purpose="p")
     assert first != second and b"token" not in first
     assert cipher.decrypt(first, purpose="p") == cipher.decrypt(second, purpose="p") == b"token"
-    assert cipher.decrypt_json(cipher.encrypt_json({"a": [1, "é"]}, purpose="j"), purpose="j") == {"a": [1, "é"]}
+    assert cipher.decrypt_json(cipher.encrypt_json({"a": [1, "é"]}, purpose="j"), purpose="j") == {
+        "a": [1, "é"]
+    }
 
 
 def test_a_wrong_key_is_a_clear_error_never_garbage() -> None:
@@ -124,7 +126,12 @@ def test_secrets_need_a_key(tmp_path: Path) -> None:
             keyless.environments.ensure("dev")
 
 
-SECRETS = ["sk-live-CREDENTIAL-abc123", "CLIENT-SECRET-xyz789", "ENV-VALUE-qwe456", "REFRESH-TOKEN-rty000"]
+SECRETS = [
+    "sk-live-CREDENTIAL-abc123",
+    "CLIENT-SECRET-xyz789",
+    "ENV-VALUE-qwe456",
+    "REFRESH-TOKEN-rty000",
+]
 
 
 def _write_secrets(world: World) -> None:
@@ -155,9 +162,15 @@ def test_no_secret_is_stored_in_clear(world: World) -> None:
     with world.store.database.read() as connection:
         for table in metadata.sorted_tables:
             for row in connection.execute(table.select()):
-                dumped.extend(value.hex() if isinstance(value, bytes) else str(value) for value in row)
+                dumped.extend(
+                    value.hex() if isinstance(value, bytes) else str(value) for value in row
+                )
         if world.store.backend == "postgresql":
-            dumped.extend(connection.execute(text("SELECT tableoid::regclass || row_to_json(r)::text FROM records r")).scalars())
+            dumped.extend(
+                connection.execute(
+                    text("SELECT tableoid::regclass || row_to_json(r)::text FROM records r")
+                ).scalars()
+            )
     everything = " ".join(dumped)
     for secret in [*SECRETS, "ENV-SECRET-KEY-000"]:
         assert secret not in everything

@@ -8,17 +8,19 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from runtime.store import Store, open_store, sqlite_url, upgrade
 from runtime.store.database import connect, normalise_url
 from runtime.store.errors import DatabaseUnavailableError, SchemaVersionError
 from runtime.store.migrate import current_revision, head_revision
 from runtime.store.schema import metadata
-from tests.runtime.store.conftest import TEST_KEY, PostgresServer, World
+from tests.runtime.store.conftest import POSTGRES_ADMIN_URL, TEST_KEY, PostgresServer, World
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,7 @@ def test_without_migration_an_old_schema_is_refused(fresh_url: str) -> None:
 @pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
 def test_processes_starting_together_migrate_once(fresh_url: str) -> None:
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(8)
 
     def start() -> None:
         barrier.wait()
@@ -121,7 +123,7 @@ def test_processes_starting_together_migrate_once(fresh_url: str) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=start) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -144,9 +146,13 @@ def test_concurrent_writers_never_fail(world: World, store_url: str) -> None:
             for round_ in range(15):
                 batch = [{"id": f"{index}-{round_}-{i}", "v": i} for i in range(20)]
                 store.records.save(world.connection_id, "Issue", batch)
-                store.records.save(world.connection_id, "Shared", [{"id": i, "v": round_} for i in range(1, 31)])
+                store.records.save(
+                    world.connection_id, "Shared", [{"id": i, "v": round_} for i in range(1, 31)]
+                )
                 store.checkpoints.save(world.connection_id, f"sync:{index}", {"round": round_})
-                store.connections.update_metadata(world.environment_id, "github", ["acme"], {str(index): round_})
+                store.connections.update_metadata(
+                    world.environment_id, "github", ["acme"], {str(index): round_}
+                )
                 store.records.list_page(world.connection_id, "Shared", limit=10)
         except BaseException as exc:
             errors.append(exc)
@@ -171,7 +177,9 @@ def test_threads_sharing_one_store_never_fail(world: World) -> None:
     def writer(index: int) -> None:
         try:
             for round_ in range(20):
-                world.store.records.save(world.connection_id, "Issue", [{"id": i, "v": round_} for i in range(1, 51)])
+                world.store.records.save(
+                    world.connection_id, "Issue", [{"id": i, "v": round_} for i in range(1, 51)]
+                )
                 world.store.records.delete(world.connection_id, "Issue", [{"id": index + 1}])
         except BaseException as exc:
             errors.append(exc)
@@ -188,8 +196,9 @@ WRITER = """
 import sys
 from runtime.store import open_store
 store = open_store(sys.argv[1], migrate=False)
+connection, name = int(sys.argv[2]), sys.argv[3]
 for round_ in range(25):
-    store.records.save(int(sys.argv[2]), "Issue", [{"id": f"{sys.argv[3]}-{round_}-{i}"} for i in range(40)])
+    store.records.save(connection, "Issue", [{"id": f"{name}-{round_}-{i}"} for i in range(40)])
 store.close()
 """
 
@@ -230,3 +239,46 @@ def test_a_transaction_commits_everything_or_nothing(world: World) -> None:
 def test_backend_and_url_name_the_database(store: Store) -> None:
     assert store.backend in {"sqlite", "postgresql"}
     assert store.url.startswith(store.backend)
+
+
+def test_postgresql_connections_lost_under_the_pool_are_replaced(
+    world: World, store_url: str
+) -> None:
+    """A restarted server (here: every connection to the database killed) costs no error."""
+    if world.store.backend != "postgresql":
+        pytest.skip("PostgreSQL's connection pool")
+    store = world.store
+    store.records.save(world.connection_id, "Issue", [{"id": 1}])
+    database = make_url(store_url).database
+    admin_url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql")
+    with psycopg.connect(admin_url.render_as_string(False), autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    assert store.records.count_live(world.connection_id) == {"Issue": 1}
+    store.records.save(world.connection_id, "Issue", [{"id": 2}])
+    assert store.records.count_live(world.connection_id) == {"Issue": 2}
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_stores_opened_together_record_one_key_check(fresh_url: str) -> None:
+    upgrade(fresh_url)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            open_store(fresh_url, encryption_key=TEST_KEY, migrate=False).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

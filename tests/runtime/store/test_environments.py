@@ -68,11 +68,15 @@ def test_environments_are_listed_and_read(store: Store) -> None:
 def test_webhook_settings(store: Store) -> None:
     store.environments.ensure("dev")
     changed = store.environments.set_webhooks(
-        "dev", urls=["https://a.example/hook", "https://b.example"], settings={"on_sync_completion_always": True}
+        "dev",
+        urls=["https://a.example/hook", "https://b.example"],
+        settings={"on_sync_completion_always": True},
     )
     assert changed.webhook_urls == ["https://a.example/hook", "https://b.example"]
     assert store.environments.get("dev").webhook_settings == {"on_sync_completion_always": True}  # type: ignore[union-attr]
-    assert store.environments.set_webhooks("dev", urls=[]).webhook_settings == {"on_sync_completion_always": True}
+    assert store.environments.set_webhooks("dev", urls=[]).webhook_settings == {
+        "on_sync_completion_always": True
+    }
     with pytest.raises(NotFoundError):
         store.environments.set_webhooks("nope", urls=[])
 

@@ -59,9 +59,17 @@ def test_unique_keys_are_unique_per_environment(store: Store) -> None:
 def test_update_changes_only_the_given_fields(store: Store) -> None:
     env = store.environments.ensure("dev").environment
     store.integrations.create(env.id, "gh", "github", oauth_client_id="a", oauth_client_secret="s")
-    changed = store.integrations.update(env.id, "gh", oauth_client_secret="s2", display_name=None, oauth_scopes=["x"])
-    assert (changed.oauth_client_id, changed.oauth_client_secret, changed.oauth_scopes) == ("a", "s2", ["x"])
-    cleared = store.integrations.update(env.id, "gh", oauth_client_secret=None, base_url_override="http://127.0.0.1:9")
+    changed = store.integrations.update(
+        env.id, "gh", oauth_client_secret="s2", display_name=None, oauth_scopes=["x"]
+    )
+    assert (changed.oauth_client_id, changed.oauth_client_secret, changed.oauth_scopes) == (
+        "a",
+        "s2",
+        ["x"],
+    )
+    cleared = store.integrations.update(
+        env.id, "gh", oauth_client_secret=None, base_url_override="http://127.0.0.1:9"
+    )
     assert cleared.oauth_client_secret is None and cleared.base_url_override == "http://127.0.0.1:9"
     with pytest.raises(NotFoundError, match='Integration "nope" does not exist'):
         store.integrations.update(env.id, "nope", display_name="x")
@@ -92,12 +100,19 @@ def test_connections_upsert_create_then_recredential(world: World) -> None:
         end_user={"id": "u1", "email": "u@example.com", "organization": {"id": "o1"}},
     )
     assert is_new and created.provider == "github" and created.provider_config_key == "github"
-    assert created.credentials == {"type": "OAUTH2", "access_token": "tok-1", "refresh_token": "ref-1"}
+    assert created.credentials == {
+        "type": "OAUTH2",
+        "access_token": "tok-1",
+        "refresh_token": "ref-1",
+    }
     assert "tok-1" not in repr(created)
     assert created.credentials_expires_at == EXPIRY
     store.connections.record_refresh_failure(created.id, "invalid_grant", next_retry_at=EXPIRY)
     again, is_new = store.connections.upsert(
-        world.environment_id, "github", "user-42", credentials={"type": "OAUTH2", "access_token": "tok-2"}
+        world.environment_id,
+        "github",
+        "user-42",
+        credentials={"type": "OAUTH2", "access_token": "tok-2"},
     )
     assert not is_new and again.id == created.id
     assert again.credentials == {"type": "OAUTH2", "access_token": "tok-2"}
@@ -121,7 +136,9 @@ def test_connections_need_an_existing_integration(world: World) -> None:
     with pytest.raises(NotFoundError, match='Integration "nope" does not exist'):
         world.store.connections.upsert(world.environment_id, "nope", "x", credentials={})
     with pytest.raises(InvalidValueError):
-        world.store.connections.upsert(world.environment_id, "github", "x", credentials=["not", "an", "object"])  # type: ignore[arg-type]
+        world.store.connections.upsert(
+            world.environment_id, "github", "x", credentials=["not", "an", "object"]
+        )  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError):
         world.store.connections.upsert(world.environment_id, "github", "x\x00", credentials={})
 
@@ -129,10 +146,18 @@ def test_connections_need_an_existing_integration(world: World) -> None:
 def test_refresh_bookkeeping(world: World) -> None:
     store = world.store
     for attempt in (1, 2):
-        store.connections.record_refresh_failure(world.connection_id, f"failed {attempt}", next_retry_at=EXPIRY)
+        store.connections.record_refresh_failure(
+            world.connection_id, f"failed {attempt}", next_retry_at=EXPIRY
+        )
     failed = store.connections.get_by_id(world.connection_id)
-    assert (failed.refresh_error, failed.refresh_attempts, failed.refresh_next_at) == ("failed 2", 2, EXPIRY)  # type: ignore[union-attr]
-    store.connections.save_credentials(world.connection_id, {"type": "OAUTH2", "access_token": "new"}, expires_at=EXPIRY)
+    assert (failed.refresh_error, failed.refresh_attempts, failed.refresh_next_at) == (
+        "failed 2",
+        2,
+        EXPIRY,
+    )  # type: ignore[union-attr]
+    store.connections.save_credentials(
+        world.connection_id, {"type": "OAUTH2", "access_token": "new"}, expires_at=EXPIRY
+    )
     fixed = store.connections.get_by_id(world.connection_id)
     assert fixed.credentials == {"type": "OAUTH2", "access_token": "new"}  # type: ignore[union-attr]
     assert (fixed.refresh_error, fixed.refresh_attempts, fixed.refresh_next_at) == (None, 0, None)  # type: ignore[union-attr]
@@ -145,7 +170,9 @@ def test_refresh_bookkeeping(world: World) -> None:
 def test_set_metadata_replaces_for_many_connections(world: World) -> None:
     store = world.store
     world.add_connection("beta")
-    store.connections.set_metadata(world.environment_id, "github", ["acme"], {"a": 1, "b": {"c": 2}})
+    store.connections.set_metadata(
+        world.environment_id, "github", ["acme"], {"a": 1, "b": {"c": 2}}
+    )
     store.connections.set_metadata(world.environment_id, "github", ["acme", "beta"], {"z": True})
     for name in ("acme", "beta"):
         assert store.connections.get(world.environment_id, "github", name).metadata == {"z": True}  # type: ignore[union-attr]
@@ -154,8 +181,12 @@ def test_set_metadata_replaces_for_many_connections(world: World) -> None:
 def test_update_metadata_merges_top_level_keys(world: World) -> None:
     store = world.store
     world.add_connection("beta")
-    store.connections.set_metadata(world.environment_id, "github", ["acme"], {"a": 1, "nested": {"x": 1}})
-    store.connections.update_metadata(world.environment_id, "github", ["acme", "beta"], {"nested": {"y": 2}, "b": 2})
+    store.connections.set_metadata(
+        world.environment_id, "github", ["acme"], {"a": 1, "nested": {"x": 1}}
+    )
+    store.connections.update_metadata(
+        world.environment_id, "github", ["acme", "beta"], {"nested": {"y": 2}, "b": 2}
+    )
     acme = store.connections.get(world.environment_id, "github", "acme")
     beta = store.connections.get(world.environment_id, "github", "beta")
     assert acme.metadata == {"a": 1, "nested": {"y": 2}, "b": 2}  # type: ignore[union-attr]
@@ -165,10 +196,16 @@ def test_update_metadata_merges_top_level_keys(world: World) -> None:
 def test_metadata_for_an_unknown_connection_changes_none(world: World) -> None:
     store = world.store
     store.connections.set_metadata(world.environment_id, "github", ["acme"], {"keep": 1})
-    with pytest.raises(NotFoundError, match="connection id ghost and provider config key github not found"):
-        store.connections.set_metadata(world.environment_id, "github", ["acme", "ghost"], {"lost": 1})
+    with pytest.raises(
+        NotFoundError, match="connection id ghost and provider config key github not found"
+    ):
+        store.connections.set_metadata(
+            world.environment_id, "github", ["acme", "ghost"], {"lost": 1}
+        )
     with pytest.raises(NotFoundError):
-        store.connections.update_metadata(world.environment_id, "github", ["acme", "ghost"], {"lost": 1})
+        store.connections.update_metadata(
+            world.environment_id, "github", ["acme", "ghost"], {"lost": 1}
+        )
     assert store.connections.get(world.environment_id, "github", "acme").metadata == {"keep": 1}  # type: ignore[union-attr]
     with pytest.raises(InvalidValueError):
         store.connections.set_metadata(world.environment_id, "github", ["acme"], [1, 2])  # type: ignore[arg-type]
@@ -177,8 +214,17 @@ def test_metadata_for_an_unknown_connection_changes_none(world: World) -> None:
 def test_list_filters_and_pages(world: World) -> None:
     store, env = world.store, world.environment_id
     store.integrations.create(env, "slack", "slack")
-    store.connections.upsert(env, "slack", "Team_One", credentials={}, tags={"tier": "gold"}, end_user={"id": "u1", "organization": {"id": "o1"}})
-    store.connections.upsert(env, "github", "team-two", credentials={}, tags={"tier": "gold", "x": "y"})
+    store.connections.upsert(
+        env,
+        "slack",
+        "Team_One",
+        credentials={},
+        tags={"tier": "gold"},
+        end_user={"id": "u1", "organization": {"id": "o1"}},
+    )
+    store.connections.upsert(
+        env, "github", "team-two", credentials={}, tags={"tier": "gold", "x": "y"}
+    )
     store.connections.upsert(env, "github", "100%_real", credentials={}, end_user={"id": "u2"})
 
     def names(where: ConnectionFilter | None = None, **options: int) -> list[str]:

@@ -42,7 +42,9 @@ def test_records_are_ordered_by_last_modified_then_internal_id(world: World) -> 
     store.records.save(conn, "Issue", [{"id": 2, "x": 1}], now=at(1))
     store.records.save(conn, "Issue", [{"id": 0.5}], now=at(2))
     records = store.records.list_page(conn, "Issue").records
-    keys = [(r["_nango_metadata"]["last_modified_at"], r["_nango_metadata"]["cursor"]) for r in records]
+    keys = [
+        (r["_nango_metadata"]["last_modified_at"], r["_nango_metadata"]["cursor"]) for r in records
+    ]
     internal = [base64.b64decode(c).decode().split("||")[1] for _, c in keys]
     first_five = internal[:4]
     assert first_five == sorted(first_five)
@@ -115,7 +117,9 @@ def test_modified_after_keeps_records_modified_at_or_after(world: World) -> None
     store.records.save(conn, "Issue", [{"id": 3}], now=at(20))
     page = store.records.list_page(conn, "Issue", modified_after=at(10))
     assert ids(page.records) == ["2", "3"]
-    naive = store.records.list_page(conn, "Issue", modified_after=at(10.000001).replace(tzinfo=None))
+    naive = store.records.list_page(
+        conn, "Issue", modified_after=at(10.000001).replace(tzinfo=None)
+    )
     assert ids(naive.records) == ["3"]
 
 
@@ -161,13 +165,17 @@ def test_filters_combine_with_modified_after_ids_and_cursor(world: World) -> Non
     page = store.records.list_page(conn, "Issue", filter="added,deleted", ids=["a", "d", "u"])
     assert ids(page.records) == ["a", "d"]
     first = store.records.list_page(conn, "Issue", filter="added,deleted", limit=1)
-    second = store.records.list_page(conn, "Issue", filter="added,deleted", limit=5, cursor=first.next_cursor)
+    second = store.records.list_page(
+        conn, "Issue", filter="added,deleted", limit=5, cursor=first.next_cursor
+    )
     assert ids(first.records) + ids(second.records) == ["a", "d", "r"]
 
 
 def test_ids_select_records_by_external_id(world: World, make_records) -> None:
     world.store.records.save(world.connection_id, "Issue", make_records(20))
-    page = world.store.records.list_page(world.connection_id, "Issue", ids=["3", "7", "nope", "1\x00"])
+    page = world.store.records.list_page(
+        world.connection_id, "Issue", ids=["3", "7", "nope", "1\x00"]
+    )
     assert sorted(ids(page.records)) == ["1", "3", "7"]
     assert world.store.records.list_page(world.connection_id, "Issue", ids=[]).records == []
 
@@ -233,7 +241,9 @@ def test_cursor_with_another_offset_points_at_the_same_instant(world: World) -> 
 
 def test_the_json_page_is_the_api_body(world: World, make_records) -> None:
     store, conn = world.store, world.connection_id
-    store.records.save(conn, "Issue", [{"id": "q", "text": 'quote " and \\ and \u2028 and é'}], now=at(0))
+    store.records.save(
+        conn, "Issue", [{"id": "q", "text": 'quote " and \\ and \u2028 and é'}], now=at(0)
+    )
     store.records.save(conn, "Issue", make_records(3), now=at(1))
     store.records.delete(conn, "Issue", [{"id": 2}], now=at(2))
     body = store.records.list_page_json(conn, "Issue", limit=3)
@@ -244,7 +254,10 @@ def test_the_json_page_is_the_api_body(world: World, make_records) -> None:
     assert parsed["next_cursor"] == parsed["records"][-1]["_nango_metadata"]["cursor"]
     last = json.loads(store.records.list_page_json(conn, "Issue", cursor=page.next_cursor))
     assert [r["id"] for r in last["records"]] == ["2"] and last["next_cursor"] is None
-    assert json.loads(store.records.list_page_json(conn, "None")) == {"records": [], "next_cursor": None}
+    assert json.loads(store.records.list_page_json(conn, "None")) == {
+        "records": [],
+        "next_cursor": None,
+    }
 
 
 def test_read_metadata_given_back_in_a_save_is_not_stored(world: World) -> None:
@@ -258,7 +271,7 @@ def test_read_metadata_given_back_in_a_save_is_not_stored(world: World) -> None:
 
 def test_a_pruned_record_reads_as_its_id_and_a_save_restores_it(world: World) -> None:
     store, conn = world.store, world.connection_id
-    store.records.save(conn, "Issue", [{"id": "p\"x", "v": 1}], now=at(0))
+    store.records.save(conn, "Issue", [{"id": 'p"x', "v": 1}], now=at(0))
     pruned_at = 1_714_564_805_000_000  # 2024-05-01T12:00:05Z
     with store.database.write() as connection:
         connection.execute(update(records).values(payload=None, pruned_at=pruned_at))

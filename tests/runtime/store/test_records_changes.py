@@ -50,8 +50,16 @@ def test_update_deep_merges_into_the_stored_record(world: World) -> None:
         "keep": 1,
     }
     store.records.save(conn, "Issue", [stored], now=at(0))
-    change = {"id": "a", "title": "new", "owner": {"address": {"city": "Lyon"}}, "labels": ["q"], "extra": None}
-    counts = store.records.update(conn, "Issue", [change, {"id": "unknown", "title": "x"}], now=at(3))
+    change = {
+        "id": "a",
+        "title": "new",
+        "owner": {"address": {"city": "Lyon"}},
+        "labels": ["q"],
+        "extra": None,
+    }
+    counts = store.records.update(
+        conn, "Issue", [change, {"id": "unknown", "title": "x"}], now=at(3)
+    )
     assert counts.updated == 1
     record = listed(world)["a"]
     meta = record.pop("_nango_metadata")
@@ -108,7 +116,9 @@ def test_delete_unseen_removes_what_the_run_did_not_see(world: World, make_recor
     store.records.save(conn, "Issue", make_records(10), generation=1, now=at(0))
     # Run 2 sees records 1-6 (1-3 unchanged, 4-6 changed) and a new one, 11.
     store.records.save(conn, "Issue", make_records(3), generation=2, now=at(10))
-    store.records.save(conn, "Issue", make_records(3, start=4, title="changed"), generation=2, now=at(11))
+    store.records.save(
+        conn, "Issue", make_records(3, start=4, title="changed"), generation=2, now=at(11)
+    )
     store.records.save(conn, "Issue", make_records(1, start=11), generation=2, now=at(12))
     assert store.records.delete_unseen(conn, "Issue", 2, now=at(20)) == 4
     state = {i: r["_nango_metadata"]["last_action"] for i, r in listed(world).items()}
@@ -163,7 +173,9 @@ def test_delete_unseen_leaves_other_models_and_variants(world: World, make_recor
     assert store.records.count_live(conn) == {"Comment": 3, "Issue::eu": 3}
 
 
-def test_delete_all_for_model_removes_the_model_and_its_variants(world: World, make_records) -> None:
+def test_delete_all_for_model_removes_the_model_and_its_variants(
+    world: World, make_records
+) -> None:
     store, conn = world.store, world.connection_id
     other = world.add_connection("other")
     for model in ("Issue", "Issue::eu", "Issue::us", "Issues", "Issue_x", "Comment"):
@@ -205,7 +217,9 @@ def seen_marks(world: World) -> list[tuple[str, int]]:
         return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
 
 
-def test_seen_marks_are_one_row_per_chunk_and_pruned_by_delete_passes(world: World, make_records) -> None:
+def test_seen_marks_are_one_row_per_chunk_and_pruned_by_delete_passes(
+    world: World, make_records
+) -> None:
     store, conn = world.store, world.connection_id
     store.records.save(conn, "Issue", make_records(2500), generation=1)
     store.records.save(conn, "Issue", make_records(10), generation=2)
@@ -221,6 +235,8 @@ def test_seen_marks_are_one_row_per_chunk_and_pruned_by_delete_passes(world: Wor
 def test_records_merged_by_update_count_as_seen(world: World, make_records) -> None:
     store, conn = world.store, world.connection_id
     store.records.save(conn, "Issue", make_records(3), generation=1)
-    store.records.update(conn, "Issue", [{"id": 1, "title": "item 1"}, {"id": 2, "n": 0}], generation=2)
+    store.records.update(
+        conn, "Issue", [{"id": 1, "title": "item 1"}, {"id": 2, "n": 0}], generation=2
+    )
     assert store.records.delete_unseen(conn, "Issue", 2) == 1
     assert store.records.get_by_ids(conn, "Issue", ["1", "2", "3"]).keys() == {"1", "2"}

@@ -30,8 +30,12 @@ def rows(world: World) -> list[Any]:
     with store.database.read() as connection:
         found = [tuple(row) for row in connection.execute(query)]
         if store.backend == "postgresql":
-            versions = connection.execute(text("SELECT xmin::text FROM records ORDER BY model, external_id"))
-            found = [(*row, version) for row, version in zip(found, versions.scalars(), strict=True)]
+            versions = connection.execute(
+                text("SELECT xmin::text FROM records ORDER BY model, external_id")
+            )
+            found = [
+                (*row, version) for row, version in zip(found, versions.scalars(), strict=True)
+            ]
     return found
 
 
@@ -45,7 +49,9 @@ def test_new_records_are_added_with_created_equal_updated(world: World, make_rec
     assert (counts.added, counts.updated, counts.unchanged) == (3, 0, 0)
     for meta in metadata_of(world).values():
         assert meta["last_action"] == "ADDED"
-        assert meta["first_seen_at"] == meta["last_modified_at"] == "2024-05-01T12:00:00.123456+00:00"
+        assert (
+            meta["first_seen_at"] == meta["last_modified_at"] == "2024-05-01T12:00:00.123456+00:00"
+        )
         assert meta["deleted_at"] is None and meta["pruned_at"] is None
 
 
@@ -113,11 +119,22 @@ def test_payload_is_stored_as_given_and_hashed_with_md5(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("given", "external"),
-    [(18, "18"), (18.0, "18"), (1.5, "1.5"), ("a\x00b", "ab"), (True, "true"), (10**30, "1000000000000000000000000000000")],
+    [
+        (18, "18"),
+        (18.0, "18"),
+        (1.5, "1.5"),
+        ("a\x00b", "ab"),
+        (True, "true"),
+        (10**30, "1000000000000000000000000000000"),
+    ],
 )
-def test_external_ids_are_strings_as_javascript_writes_them(world: World, given: object, external: str) -> None:
+def test_external_ids_are_strings_as_javascript_writes_them(
+    world: World, given: object, external: str
+) -> None:
     world.store.records.save(world.connection_id, "Issue", [{"id": given}])
-    assert list(world.store.records.get_by_ids(world.connection_id, "Issue", [external])) == [external]
+    assert list(world.store.records.get_by_ids(world.connection_id, "Issue", [external])) == [
+        external
+    ]
 
 
 def test_internal_ids_are_nango_uuid5s(world: World) -> None:
@@ -145,7 +162,12 @@ def test_records_must_be_objects_with_scalar_ids(world: World, bad: object) -> N
 
 
 def test_duplicates_in_a_batch_keep_the_first_and_are_reported(world: World) -> None:
-    batch = [{"id": 1, "v": "first"}, {"id": 2}, {"id": 1, "v": "second"}, {"id": "1", "v": "third"}]
+    batch = [
+        {"id": 1, "v": "first"},
+        {"id": 2},
+        {"id": 1, "v": "second"},
+        {"id": "1", "v": "third"},
+    ]
     counts = world.store.records.save(world.connection_id, "Issue", batch)
     assert counts.added == 2
     assert counts.duplicate_ids == ["1", "1"]
@@ -154,7 +176,9 @@ def test_duplicates_in_a_batch_keep_the_first_and_are_reported(world: World) -> 
 
 def test_values_only_javascript_writes_are_kept(world: World) -> None:
     when = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-    world.store.records.save(world.connection_id, "Issue", [{"id": 1, "at": when, "big": 2**70, 3: "x"}])
+    world.store.records.save(
+        world.connection_id, "Issue", [{"id": 1, "at": when, "big": 2**70, 3: "x"}]
+    )
     stored = world.store.records.get_by_ids(world.connection_id, "Issue", ["1"])["1"]
     assert stored == {"id": "1", "at": "2024-01-02T03:04:05.678Z", "big": 2**70, "3": "x"}
 
@@ -184,7 +208,11 @@ def test_models_and_connections_are_kept_apart(world: World) -> None:
     assert store.records.get_by_ids(world.connection_id, "Issue", ["1"])["1"]["v"] == "a"
     assert store.records.get_by_ids(world.connection_id, "Issue::fork", ["1"])["1"]["v"] == "b"
     assert store.records.get_by_ids(other, "Issue", ["1"])["1"]["v"] == "c"
-    assert store.records.count_live(world.connection_id) == {"Comment": 1, "Issue": 1, "Issue::fork": 1}
+    assert store.records.count_live(world.connection_id) == {
+        "Comment": 1,
+        "Issue": 1,
+        "Issue::fork": 1,
+    }
 
 
 def test_large_batches_are_saved_in_one_call(world: World, make_records) -> None:
