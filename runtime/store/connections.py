@@ -125,22 +125,12 @@ class Connections(Part):
         fields that are not None). Returns it and whether it was created. Refresh errors are
         cleared either way."""
         check_name(connection_id, "connection id")
-        sealed = self._seal(_check_object(credentials, "credentials"))
         now = now_us()
-        values: dict[str, Any] = {
-            "credentials_encrypted": sealed,
-            "credentials_expires_at": _optional_us(credentials_expires_at),
-            "refresh_error": None,
-            "refresh_attempts": 0,
-            "refresh_next_at": None,
-            "updated_at": now,
-        }
-        if connection_config is not None:
-            values["connection_config"] = _check_object(connection_config, "connection config")
-        if metadata is not None:
-            values["metadata"] = _check_object(metadata, "metadata")
-        if tags is not None:
-            values["tags"] = _check_object(tags, "tags")
+        values = self._credential_values(credentials, credentials_expires_at, now)
+        given = {"connection_config": connection_config, "metadata": metadata, "tags": tags}
+        for name, value in given.items():
+            if value is not None:
+                values[name] = _check_object(value, name.replace("_", " "))
         if end_user is not None:
             values.update(_end_user_ids(_check_object(end_user, "end user")))
         with self._db.write() as connection:
@@ -217,15 +207,7 @@ class Connections(Part):
         expires_at: datetime | None,
     ) -> None:
         """New credentials (after a refresh): the refresh error state is cleared."""
-        values = {
-            "credentials_encrypted": self._seal(_check_object(credentials, "credentials")),
-            "credentials_expires_at": _optional_us(expires_at),
-            "refresh_error": None,
-            "refresh_attempts": 0,
-            "refresh_next_at": None,
-            "updated_at": now_us(),
-        }
-        self._update(connection_id, values)
+        self._update(connection_id, self._credential_values(credentials, expires_at, now_us()))
 
     def record_refresh_failure(
         self, connection_id: int, error: str, *, next_retry_at: datetime | None
@@ -362,6 +344,19 @@ class Connections(Part):
                 row.credentials_encrypted, purpose=_CREDENTIALS_PURPOSE
             )
         return _connection(row, credentials)
+
+    def _credential_values(
+        self, credentials: Mapping[str, Any], expires_at: datetime | None, now: int
+    ) -> dict[str, Any]:
+        """The columns of new credentials: sealed, with their expiry, refresh state cleared."""
+        return {
+            "credentials_encrypted": self._seal(_check_object(credentials, "credentials")),
+            "credentials_expires_at": _optional_us(expires_at),
+            "refresh_error": None,
+            "refresh_attempts": 0,
+            "refresh_next_at": None,
+            "updated_at": now,
+        }
 
     def _seal(self, credentials: dict[str, Any]) -> bytes:
         return self._cipher.encrypt_json(credentials, purpose=_CREDENTIALS_PURPOSE)

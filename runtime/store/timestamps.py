@@ -35,11 +35,6 @@ def to_us(value: datetime) -> int:
     return (value - EPOCH) // _ONE_MICROSECOND
 
 
-def us_or_now(value: datetime | None) -> int:
-    """`to_us(value)`, or the current time when `value` is None."""
-    return now_us() if value is None else to_us(value)
-
-
 def from_us(value: int) -> datetime:
     """The aware UTC datetime of a stored timestamp."""
     return EPOCH + timedelta(microseconds=value)
@@ -59,10 +54,6 @@ def iso_from_us(value: int) -> str:
     if micros:
         text += f".{micros:06d}".rstrip("0")
     return text + "+00:00"
-
-
-def optional_iso(value: int | None) -> str | None:
-    return None if value is None else iso_from_us(value)
 
 
 def us_from_iso(text: str) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 
 from runtime.store.base import Part, check_name, lock_key, require_id
@@ -20,14 +21,12 @@ from runtime.store.records.pages import (
     RecordPage,
     model_name,
     parse_actions,
-    read_page,
     read_page_json,
 )
 from runtime.store.records.statements import id_in, soft_delete
 from runtime.store.records.writes import (
     RecordCounts,
     chunks,
-    delete_chunk,
     forget_seen,
     models_named,
     purge_batch,
@@ -91,7 +90,7 @@ class Records(Part):
             self._lock(connection, connection_id, model)
             at = now_us() if now is None else to_us(now)
             for chunk in chunks(record_ids):
-                counts.deleted += delete_chunk(connection, list(chunk), at)
+                counts.deleted += soft_delete(connection, list(chunk), at)
         return counts
 
     def update(
@@ -154,17 +153,20 @@ class Records(Part):
         ids: Sequence[str] | None = None,
     ) -> RecordPage:
         """One page of `GET /records`: records after `cursor`, ordered by (last modified,
-        internal id), each with `id` and `_nango_metadata`; `next_cursor` when more exist."""
-        query = PageQuery(
-            model=model_name(model, variant),
-            limit=limit,
+        internal id), each with `id` and `_nango_metadata`; `next_cursor` when more exist.
+        `filter`: `added`, `updated`, `deleted` (a comma list or a collection, any case)."""
+        body = self.list_page_json(
+            connection_id,
+            model,
+            variant=variant,
             modified_after=modified_after,
-            actions=parse_actions(filter),
+            limit=limit,
+            filter=filter,
             cursor=cursor,
             ids=ids,
         )
-        with self._db.read() as connection:
-            return read_page(connection, connection_id, query)
+        parsed = orjson.loads(body)
+        return RecordPage(parsed["records"], parsed["next_cursor"])
 
     def list_page_json(
         self,

@@ -148,11 +148,6 @@ def read_page_json(connection: Connection, connection_id: int, query: PageQuery)
     return f'{{"records":[{",".join(records)}],"next_cursor":{next_cursor}}}'.encode()
 
 
-def read_page(connection: Connection, connection_id: int, query: PageQuery) -> RecordPage:
-    body = orjson.loads(read_page_json(connection, connection_id, query))
-    return RecordPage(body["records"], body["next_cursor"])
-
-
 def _metadata_head(created: int, updated: int, deleted: int | None, pruned: int | None) -> str:
     """`_nango_metadata` up to the cursor's value, which is the only part unique per record."""
     action = "ADDED" if created == updated else "UPDATED"

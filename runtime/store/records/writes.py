@@ -29,7 +29,6 @@ from runtime.store.records.statements import (
     id_in,
     insert_rows,
     mark_seen,
-    soft_delete,
     update_rows,
 )
 from runtime.store.schema import records, records_seen
@@ -105,10 +104,6 @@ def save_chunk(
         update_rows(connection, kind, rows, now=now)
     if generation is not None:
         mark_seen(connection, ids, connection_id=connection_id, model=model, generation=generation)
-
-
-def delete_chunk(connection: Connection, record_ids: list[str], now: int) -> int:
-    return soft_delete(connection, record_ids, now)
 
 
 def update_chunk(

@@ -8,6 +8,7 @@ is unreachable those tests are skipped with a message, or fail when `CI` is set.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -21,7 +22,7 @@ from psycopg import sql
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
-from runtime.store import Store, generate_key, open_store, sqlite_url
+from runtime.store import Store, open_store, sqlite_url
 from runtime.store.schema import environments
 
 # Read at import: the suite's autouse fixture removes `CI` and `NANGO_*` from each test's env.
@@ -32,7 +33,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 START_HINT = (
     "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
 )
-TEST_KEY = generate_key()
+# A fixed key: test modules import this one, and one key must open every store of the run.
+TEST_KEY = base64.b64encode(bytes(range(32))).decode()
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from runtime.store import Store, open_store, sqlite_url, upgrade
 from runtime.store.database import connect, normalise_url
-from runtime.store.errors import DatabaseUnavailableError, SchemaVersionError
+from runtime.store.errors import DatabaseUnavailableError, SchemaVersionError, StoreBusyError
 from runtime.store.migrate import current_revision, head_revision
 from runtime.store.schema import metadata
 from tests.runtime.store.conftest import POSTGRES_ADMIN_URL, TEST_KEY, PostgresServer, World
@@ -282,3 +283,45 @@ def test_stores_opened_together_record_one_key_check(fresh_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_nested_transactions_are_one(world: World) -> None:
+    store = world.store
+    with pytest.raises(RuntimeError), store.transaction() as outer:
+        with outer.transaction() as inner:
+            inner.records.save(world.connection_id, "Issue", [{"id": 1}])
+            assert inner.records.count_live(world.connection_id) == {"Issue": 1}
+        raise RuntimeError("roll everything back")
+    assert store.records.count_live(world.connection_id) == {}
+
+
+def test_a_stuck_sqlite_writer_gives_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runtime.store.database.SQLITE_BUSY_TIMEOUT_SECONDS", 0.2)
+    path = tmp_path / "busy.db"
+    store = open_store(sqlite_url(path))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+        with pytest.raises(StoreBusyError, match="stayed locked by another process"):
+            store.environments.set_webhooks("dev", urls=[])
+        blocker.execute("ROLLBACK")
+        held = threading.Event()
+        release = threading.Event()
+
+        def hold_in_this_process() -> None:
+            with store.database.write():
+                held.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=hold_in_this_process)
+        thread.start()
+        held.wait(5)
+        with pytest.raises(StoreBusyError, match="Timed out waiting for another writer"):
+            store.environments.set_webhooks("dev", urls=[])
+        release.set()
+        thread.join()
+    finally:
+        blocker.close()
+        store.close()
