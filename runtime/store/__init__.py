@@ -35,8 +35,11 @@ unique key):
                   update(conn, model, batch)            deep merge into live records
                   get_by_ids(conn, model, ids)          live payloads by external id
                   list_page(conn, model, variant=, modified_after=, limit=, filter=, cursor=,
-                            ids=)                       one page of GET /records
-                  delete_unseen(conn, model, generation)   delete detection
+                            ids=)                       one page of GET /records (dicts)
+                  list_page_json(...)                   the same as the exact JSON body, built
+                                                        without parsing a record (for the API)
+                  delete_unseen(conn, model, generation)   delete detection (a save or update
+                                                        with generation= marks records seen)
                   delete_all_for_model(conn, model)     a removed sync (variants included)
                   count_live(conn, models=)             recordCount of /sync/status
     checkpoints   get(conn, key) save(conn, key, value, expected_version=) clear(conn, key)
