@@ -1,0 +1,1 @@
+"""Alembic migrations of the store, numbered and never edited (`runtime.store.migrate`)."""

@@ -1,0 +1,1 @@
+"""One module per migration: `NNNN_<what>.py`, revision `NNNN`."""

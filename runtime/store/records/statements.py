@@ -1,0 +1,154 @@
+"""The set-based statements behind record writes, one shape per database.
+
+SQLite runs in-process: an `executemany` of one prepared statement costs little per row (the
+rows go to the driver as plain tuples, past SQLAlchemy's per-row parameter handling), and
+lists of ids are bound as `IN (?, ?, ...)`. PostgreSQL pays per statement (a round trip and
+psycopg's per-row work), so there a whole chunk is one statement: rows arrive as arrays that
+`unnest` turns back into rows, lists of ids as one array (`= ANY(:ids)`), and the query text
+never changes, so it is parsed and planned once.
+
+Every statement is a constant; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, TextClause, any_, bindparam, insert, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import Text
+
+from runtime.store import jsontext
+from runtime.store.schema import records, records_seen
+
+_c = records.c
+
+# Kinds of change to existing records (all rows of one write get the same `now`):
+CHANGE = "change"  # a new payload: updated_at = now
+UNDELETE = "undelete"  # saved again after a delete: created_at = updated_at = now, live again
+RESTORE = "restore"  # the payload of a pruned record put back, timestamps kept
+
+_SQLITE_INSERT = (
+    "INSERT INTO records (id, external_id, data_hash, payload, connection_id, model, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_UPDATES = {
+    CHANGE: "UPDATE records SET data_hash = ?, payload = ?, updated_at = ? WHERE id = ?",
+    UNDELETE: (
+        "UPDATE records SET data_hash = ?, payload = ?, created_at = ?, updated_at = ?, "
+        "deleted_at = NULL, pruned_at = NULL WHERE id = ?"
+    ),
+    RESTORE: "UPDATE records SET data_hash = ?, payload = ?, pruned_at = NULL WHERE id = ?",
+}
+_SQLITE_NOW_COUNT = {CHANGE: 1, UNDELETE: 2, RESTORE: 0}
+
+_POSTGRES_INSERT = text(
+    "INSERT INTO records (id, connection_id, model, external_id, data_hash, payload, "
+    "created_at, updated_at) "
+    "SELECT u.id, :connection_id, :model, u.external_id, u.data_hash, u.payload, :now, :now "
+    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:external_ids AS TEXT[]), "
+    "CAST(:hashes AS TEXT[]), CAST(:payloads AS TEXT[])) "
+    "AS u(id, external_id, data_hash, payload)"
+)
+_POSTGRES_FROM = (
+    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:hashes AS TEXT[]), CAST(:payloads AS TEXT[])) "
+    "AS u(id, data_hash, payload) WHERE r.id = u.id"
+)
+_POSTGRES_UPDATES: dict[str, TextClause] = {
+    CHANGE: text(
+        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
+        "updated_at = :now " + _POSTGRES_FROM
+    ),
+    UNDELETE: text(
+        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
+        "created_at = :now, updated_at = :now, deleted_at = NULL, pruned_at = NULL "
+        + _POSTGRES_FROM
+    ),
+    RESTORE: text(
+        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
+        "pruned_at = NULL " + _POSTGRES_FROM
+    ),
+}
+
+
+def is_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def id_in(connection: Connection, ids: Sequence[str]) -> ColumnElement[bool]:
+    """`records.id` is one of `ids`."""
+    if is_postgresql(connection):
+        return _c.id == any_(bindparam("id_list", list(ids), type_=ARRAY(Text())))
+    return _c.id.in_(list(ids))
+
+
+def _columns(rows: Sequence[tuple[str, ...]]) -> list[list[str]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def insert_rows(
+    connection: Connection,
+    rows: Sequence[tuple[str, str, str, str]],
+    *,
+    connection_id: int,
+    model: str,
+    now: int,
+) -> None:
+    """New records, from (id, external id, hash, payload) tuples."""
+    if not rows:
+        return
+    if is_postgresql(connection):
+        ids, external_ids, hashes, payloads = _columns(rows)
+        parameters: dict[str, Any] = {
+            "connection_id": connection_id,
+            "model": model,
+            "now": now,
+            "ids": ids,
+            "external_ids": external_ids,
+            "hashes": hashes,
+            "payloads": payloads,
+        }
+        connection.execute(_POSTGRES_INSERT, parameters)
+        return
+    fixed = (connection_id, model, now, now)
+    connection.exec_driver_sql(_SQLITE_INSERT, [row + fixed for row in rows])
+
+
+def update_rows(
+    connection: Connection, kind: str, rows: Sequence[tuple[str, str, str]], *, now: int
+) -> None:
+    """Give existing records new payloads, from (id, hash, payload) tuples."""
+    if not rows:
+        return
+    if is_postgresql(connection):
+        ids, hashes, payloads = _columns(rows)
+        parameters = {"ids": ids, "hashes": hashes, "payloads": payloads, "now": now}
+        connection.execute(_POSTGRES_UPDATES[kind], parameters)
+        return
+    nows = (now,) * _SQLITE_NOW_COUNT[kind]
+    connection.exec_driver_sql(_SQLITE_UPDATES[kind], [(h, p, *nows, i) for i, h, p in rows])
+
+
+def mark_seen(
+    connection: Connection, ids: Sequence[str], *, connection_id: int, model: str, generation: int
+) -> None:
+    """Remember that the run `generation` saw these records (one row, whatever their number)."""
+    if ids:
+        row = {
+            "connection_id": connection_id,
+            "model": model,
+            "generation": generation,
+            "record_ids": jsontext.dumps_text(list(ids)),
+        }
+        connection.execute(insert(records_seen).values(**row))
+
+
+def soft_delete(connection: Connection, ids: Sequence[str], now: int) -> int:
+    statement = (
+        update(records)
+        .where(id_in(connection, ids), _c.deleted_at.is_(None))
+        .values(deleted_at=now, updated_at=now)
+    )
+    return connection.execute(statement).rowcount
