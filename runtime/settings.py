@@ -14,7 +14,7 @@
 | `worker_concurrency` | `NANGO_WORKER_CONCURRENCY` | 4 runs at once per worker |
 | `sync_concurrency`, `action_concurrency` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment |
 | `script_memory_mb` | `NANGO_SCRIPT_MEMORY_MB` | 2048 (a script past it fails its run) |
-| `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24 h, 15 m, 1 h, 5 m |
+| `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24h, 15m, 1h, 5m |
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
 | `webhook_urls` (per environment, TOML `[environments.dev]`) | `NANGO_WEBHOOK_URLS_DEV` | none |
 """
