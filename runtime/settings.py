@@ -114,9 +114,11 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         value = environ.get(f"NANGO_{name.upper()}")
         if value is None or value == "":
             continue
-        found[name] = [v.strip() for v in value.split(",") if v.strip()] if (
-            name in _LIST_SETTINGS
-        ) else value
+        found[name] = (
+            [v.strip() for v in value.split(",") if v.strip()]
+            if (name in _LIST_SETTINGS)
+            else value
+        )
     environments: dict[str, Any] = {}
     for env in ENVIRONMENTS:
         urls = environ.get(f"NANGO_WEBHOOK_URLS_{env.upper()}")

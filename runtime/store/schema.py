@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
@@ -184,4 +185,165 @@ checkpoints = Table(
     _timestamp("updated_at"),
     _timestamp("deleted_at", nullable=True),
     PrimaryKeyConstraint("connection_id", "key"),
+)
+
+# --- deployed scripts (migration 0002) -----------------------------------------------------------
+
+# Content-addressed sources: a script, a models.py or a helper module, stored once whatever the
+# number of versions that use it. `content` is zlib-compressed UTF-8.
+sources = Table(
+    "sources",
+    metadata,
+    Column("hash", Text(), primary_key=True),
+    Column("content", LargeBinary(), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+    _timestamp("created_at"),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", _id_type(), primary_key=True, autoincrement=True),
+    _parent("environment_id", "environments.id"),
+    Column("mode", Text(), nullable=False),
+    Column("sdk_version", Text(), nullable=False),
+    Column("summary", JsonText(), nullable=False),
+    _timestamp("created_at"),
+)
+
+# One row per deployed version of a script; the active one of each (environment, integration,
+# type, name) is what runs. `config` holds what nango.yaml declares for it (runs, auto_start,
+# track_deletes, sync_type, input, output, endpoints, webhook subscriptions, event...); `files`
+# maps the relative path of every other project module packed with it to its source hash.
+scripts = Table(
+    "scripts",
+    metadata,
+    Column("id", _id_type(), primary_key=True, autoincrement=True),
+    _parent("environment_id", "environments.id"),
+    _parent("integration_id", "integrations.id"),
+    _parent("deployment_id", "deployments.id"),
+    Column("name", Text(), nullable=False),
+    Column("type", Text(), nullable=False),
+    Column("version", Text(), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    Column("config", JsonText(), nullable=False),
+    Column("source_hash", Text(), ForeignKey("sources.hash"), nullable=False),
+    Column("models_hash", Text(), ForeignKey("sources.hash"), nullable=False),
+    Column("files", JsonText(), nullable=False),
+    Column("content_hash", Text(), nullable=False),
+    _timestamp("created_at"),
+    _timestamp("deleted_at", nullable=True),
+    Index(None, "environment_id", "integration_id", "type", "name"),
+    Index(
+        "uq_scripts_active",
+        "integration_id",
+        "type",
+        "name",
+        unique=True,
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
+)
+
+# --- schedules, tasks and their logs (migration 0002) --------------------------------------------
+
+# One per (connection, sync, variant): when it runs next on its grid (`anchor_at` + k *
+# `frequency_ms`), and what its last successful run started at (`last_sync_date`).
+syncs = Table(
+    "syncs",
+    metadata,
+    Column("id", _id_type(), primary_key=True, autoincrement=True),
+    _parent("connection_id", "connections.id"),
+    Column("name", Text(), nullable=False),
+    Column("variant", Text(), nullable=False),
+    Column("state", Text(), nullable=False),
+    Column("frequency_ms", BigInteger(), nullable=False),
+    _timestamp("anchor_at"),
+    _timestamp("next_run_at", nullable=True),
+    _timestamp("last_sync_date", nullable=True),
+    Column("last_task_id", Text(), nullable=True),
+    Column("last_result", JsonText(), nullable=True),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    _timestamp("deleted_at", nullable=True),
+    UniqueConstraint("connection_id", "name", "variant"),
+    Index(None, "state", "next_run_at"),
+)
+
+# Work handed out through the database: a run of a sync, an action, an on-event script or a
+# webhook handler. A claim moves CREATED to STARTED with a fresh `lease_token`; every write of the
+# run checks that token (fencing). At most one active task per sync.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Text(), primary_key=True),
+    _parent("environment_id", "environments.id"),
+    Column("kind", Text(), nullable=False),
+    Column("group_key", Text(), nullable=False),
+    Column(
+        "connection_id",
+        BigInteger(),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("sync_id", BigInteger(), ForeignKey("syncs.id", ondelete="CASCADE"), nullable=True),
+    Column("script_id", BigInteger(), ForeignKey("scripts.id", ondelete="SET NULL"), nullable=True),
+    Column("name", Text(), nullable=False),
+    Column("payload", JsonText(), nullable=False),
+    Column("state", Text(), nullable=False),
+    Column("run_type", Text(), nullable=True),
+    Column("attempt", Integer(), nullable=False),
+    Column("max_retries", Integer(), nullable=False),
+    Column("created_to_started_ms", BigInteger(), nullable=False),
+    Column("started_to_completed_ms", BigInteger(), nullable=False),
+    _timestamp("created_at"),
+    _timestamp("starts_after"),
+    _timestamp("started_at", nullable=True),
+    _timestamp("finished_at", nullable=True),
+    Column("lease_token", Text(), nullable=True),
+    _timestamp("lease_expires_at", nullable=True),
+    _timestamp("heartbeat_at", nullable=True),
+    Column("owner", Text(), nullable=True),
+    Column("output", JsonText(), nullable=True),
+    Column("error", JsonText(), nullable=True),
+    Column("counts", JsonText(), nullable=True),
+    Index(None, "state", "starts_after"),
+    Index(None, "state", "lease_expires_at"),
+    Index(None, "connection_id", "name", "created_at"),
+    Index(None, "environment_id", "created_at"),
+    Index(
+        "uq_tasks_active_sync",
+        "sync_id",
+        unique=True,
+        sqlite_where=text("state IN ('CREATED', 'STARTED')"),
+        postgresql_where=text("state IN ('CREATED', 'STARTED')"),
+    ),
+)
+
+task_logs = Table(
+    "task_logs",
+    metadata,
+    Column("task_id", Text(), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("level", Text(), nullable=False),
+    Column("message", Text(), nullable=False),
+    _timestamp("created_at"),
+    PrimaryKeyConstraint("task_id", "seq"),
+)
+
+# --- OAuth connect sessions (migration 0002) -----------------------------------------------------
+
+oauth_sessions = Table(
+    "oauth_sessions",
+    metadata,
+    Column("state", Text(), primary_key=True),
+    _parent("environment_id", "environments.id"),
+    _parent("integration_id", "integrations.id"),
+    Column("connection_id", Text(), nullable=False),
+    Column("code_verifier_encrypted", LargeBinary(), nullable=True),
+    Column("scopes", JsonText(), nullable=False),
+    Column("redirect_uri", Text(), nullable=False),
+    Column("result", JsonText(), nullable=True),
+    _timestamp("created_at"),
+    _timestamp("expires_at"),
 )
