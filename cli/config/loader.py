@@ -61,6 +61,14 @@ def duplicate_script_names(parsed: ParsedConfig) -> list[ConfigIssue]:
 
 
 def check_document(document: YamlDocument) -> LoadedConfig:
+    if document.blank is not None:
+        name = document.file.name if document.file else "nango.yaml"
+        issue = ConfigIssue(
+            "empty_file",
+            f"{name} {document.blank}: it needs at least an `integrations` section",
+            hint="Declare your integrations and their scripts (`nango init` shows an example).",
+        )
+        raise ConfigError(document.file, [issue.at(None, None, document.file)])
     raw = document.data
     version = determine_version(raw)
     structural = check_structure(raw, version)
