@@ -8,6 +8,7 @@ from pathlib import Path
 from cli.config.issues import ConfigError, ConfigIssue, IssueList
 from cli.config.model import ParsedConfig
 from cli.config.parser import ConfigParser, determine_version
+from cli.config.references import reference_cycle_issues
 from cli.config.schema import check_structure
 from cli.config.yaml_source import YamlDocument, load_yaml_file, parse_yaml
 
@@ -79,6 +80,10 @@ def check_document(document: YamlDocument) -> LoadedConfig:
     issues = IssueList(list(structural))
     parsed = ConfigParser(raw, issues, skip).parse()
     issues.items.extend(duplicate_script_names(parsed))
+    models = raw.get("models")
+    issues.items.extend(
+        reference_cycle_issues(parsed, list(models) if isinstance(models, dict) else [])
+    )
     placed = [document.place(issue) for issue in issues.items]
     placed.sort(key=lambda i: (i.severity != "error", i.line or 0, i.column or 0))
     if any(i.severity == "error" for i in placed):
