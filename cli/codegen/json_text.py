@@ -8,13 +8,14 @@ surrogates escaped, so that the text always encodes as UTF-8.
 
 from __future__ import annotations
 
-import json
+import re
+from json.encoder import encode_basestring
 from typing import Any
 
 from runtime.jsjson import js_number
 
 _SAFE_INTEGER = 2**53
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def js_json_text(value: Any, indent: int = 2) -> str:
@@ -25,24 +26,29 @@ def js_json_text(value: Any, indent: int = 2) -> str:
 
 
 def _write(value: Any, parts: list[str], newline: str, step: str) -> None:
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        parts.append(_string(value))
+    elif kind is dict or (kind is not list and isinstance(value, dict)):
         if not value:
             parts.append("{}")
             return
         inner = newline + step
-        parts.append("{")
+        separator = "," + inner
+        parts.append("{" + inner)
         for i, (key, item) in enumerate(value.items()):
-            parts.append(("," if i else "") + inner + _string(str(key)) + ": ")
+            parts.append(f"{separator if i else ''}{_string(str(key))}: ")
             _write(item, parts, inner, step)
         parts.append(newline + "}")
-    elif isinstance(value, list | tuple):
+    elif kind is list or isinstance(value, list | tuple):
         if not value:
             parts.append("[]")
             return
         inner = newline + step
-        parts.append("[")
+        parts.append("[" + inner)
         for i, item in enumerate(value):
-            parts.append(("," if i else "") + inner)
+            if i:
+                parts.append("," + inner)
             _write(item, parts, inner, step)
         parts.append(newline + "]")
     else:
@@ -65,7 +71,7 @@ def _scalar(value: Any) -> str:
 
 
 def _string(text: str) -> str:
-    encoded = _encode(text)
-    if any("\ud800" <= c <= "\udfff" for c in text):
-        encoded = "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in encoded)
+    encoded: str = encode_basestring(text)
+    if not text.isascii() and _SURROGATE.search(text):
+        encoded = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
     return encoded
