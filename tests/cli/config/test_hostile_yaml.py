@@ -258,3 +258,20 @@ def test_an_empty_or_comment_only_file_says_what_is_wrong(
     assert issue.message == f"nango.yaml {reason}: it needs at least an `integrations` section"
     assert issue.file == file and issue.line is None
     assert issue.hint
+
+
+def test_merge_forms() -> None:
+    text = (
+        "a: &a {x: 1}\n"
+        "l: &l [*a, {y: 2}, 3]\n"
+        "inline:\n  <<: {z: 3}\n"
+        "listed:\n  <<: *l\n"
+        "scalar:\n  <<: 5\n  k: v\n"
+    )
+    doc = parse_yaml(text)
+    assert doc.data["inline"] == {"z": 3}
+    assert doc.data["listed"] == {"x": 1, "y": 2}
+    assert doc.data["scalar"] == {"k": "v"}
+    assert doc.locate(("inline", "z")) == (4, 8)
+    assert doc.locate(("listed", "y")) == (2, 13)
+    assert doc.locate(("listed", "x")) == (1, 8)
