@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from cli.compile.checks import ScriptIssue
     from cli.config.issues import ConfigIssue
@@ -72,6 +73,14 @@ def esc_line(value: Any) -> str:
     from rich.markup import escape
 
     return escape(str(value).translate(_LINE_TABLE))
+
+
+def styled(markup: str) -> Text:
+    """A renderable for places that take one (a spinner's text, a panel's title): Rich reads a
+    plain string there with emoji codes on, so build it here. Data in `markup` must be escaped."""
+    from rich.text import Text
+
+    return Text.from_markup(markup, emoji=False)
 
 
 def result(text: str) -> None:

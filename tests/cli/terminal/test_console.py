@@ -83,3 +83,10 @@ def test_a_config_error_at_line_100_keeps_its_location(
     assert "at models > Issue > \\x1b[31mred\\x1b[0m" in result.stderr
     assert "🔥" not in result.stderr and "💯" not in result.stderr
     assert not RAW_CONTROLS.search(result.output)
+
+
+def test_styled_text_for_renderables_has_no_emoji(captured: Callable[[], str]) -> None:
+    from rich.spinner import Spinner
+
+    output.stderr().print(Spinner("dots", output.styled(f"running {output.esc(':fire: x')}")))
+    assert "running :fire: x" in captured()
