@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from cli.config.model import Action, ParsedConfig, Sync
-from runtime.errors import ProjectError
+from runtime.errors import ProjectError, UserError
 from runtime.execution.description import ScriptDescription
 
 CONFIG_FILE = "nango.yaml"
@@ -21,6 +21,16 @@ KIND_FOLDERS: dict[ScriptKind, str] = {
 
 
 ENV_FILE = ".env"
+
+
+def is_path_segment(name: str) -> bool:
+    """True if `name` is one ordinary folder or file name: not empty, not `.` or `..`, without a
+    separator, a drive, or a control character."""
+    if not name.strip(".") or len(name) > 255:
+        return False
+    if any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return False
+    return not Path(name).anchor
 
 
 class NotAProjectError(ProjectError):
@@ -48,6 +58,16 @@ class Project:
         return self.root / ".nango" / "nango.json"
 
     def script_path(self, integration: str, kind: ScriptKind, name: str) -> Path:
+        """`<integration>/<syncs|actions|on-events>/<name>.py` under the root; never outside it.
+
+        nango.yaml's checks already refuse such names: this guards every other caller.
+        """
+        for part, what in ((integration, "integration id"), (name, "script name")):
+            if not is_path_segment(part):
+                raise UserError(
+                    f"The {what} {part!r} cannot name a file inside the project",
+                    hint="Use letters, digits, `_` and `-` (Nango's rules for names).",
+                )
         return self.root / integration / KIND_FOLDERS[kind] / f"{name}.py"
 
     def relative(self, path: Path) -> str:

@@ -3,11 +3,11 @@ plus a stub for every declared script that has no file yet."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli.codegen.json_schema import render_json_schema
+from cli.codegen.json_text import js_json_text
 from cli.codegen.python_models import module_names, render_models
 from cli.codegen.stubs import render_action_stub, render_on_event_stub, render_sync_stub
 from cli.config.issues import ConfigIssue
@@ -49,11 +49,12 @@ def generate(*, project_root: Path | None = None, create_stubs: bool = True) -> 
     result = GenerateResult(project, loaded)
     for path, text in render_generated_files(project, loaded.parsed).items():
         (result.written if write_if_changed(path, text) else result.unchanged).append(path)
+    stubs = StubRenderer(loaded.parsed)
     for script in declared_scripts(project, loaded.parsed):
         if script.path.exists():
             continue
         if create_stubs:
-            write_if_changed(script.path, render_stub(script, loaded.parsed))
+            write_if_changed(script.path, stubs.render(script))
             result.created_scripts.append(script.path)
         else:
             result.missing_scripts.append(script)
@@ -61,26 +62,36 @@ def generate(*, project_root: Path | None = None, create_stubs: bool = True) -> 
 
 
 def render_generated_files(project: Project, config: ParsedConfig) -> dict[Path, str]:
-    """The three generated files, path -> content (deterministic)."""
+    """The three generated files, path -> content (deterministic). `.nango/nango.json` is the
+    text Nango's CLI writes, `JSON.stringify(parsed, null, 2)`."""
     header = f"# {GENERATED_NOTICE}"
     models = render_models(config, header=header, sdk_exports=PUBLIC_TYPES)
     schema = render_json_schema(config, comment=GENERATED_NOTICE)
     return {
         project.models_file: models,
-        project.schema_file: json.dumps(schema, indent=2, ensure_ascii=False) + "\n",
-        project.nango_json_file: json.dumps(config.to_json(), indent=2, ensure_ascii=False) + "\n",
+        project.schema_file: js_json_text(schema) + "\n",
+        project.nango_json_file: js_json_text(config.to_json()),
     }
 
 
+class StubRenderer:
+    """Stubs for the scripts of one config; the names every stub needs are worked out once."""
+
+    def __init__(self, config: ParsedConfig) -> None:
+        self.names = module_names(config)
+        self.integrations = {i.provider_config_key: i for i in config.integrations}
+
+    def render(self, script: ScriptRef) -> str:
+        if script.sync is not None:
+            return render_sync_stub(script.integration, script.sync, self.names)
+        if script.action is not None:
+            return render_action_stub(script.integration, script.action, self.names)
+        return render_on_event_stub(self.integrations[script.integration], script.name)
+
+
 def render_stub(script: ScriptRef, config: ParsedConfig) -> str:
-    names = module_names(config)
-    if script.sync is not None:
-        return render_sync_stub(script.integration, script.sync, names)
-    if script.action is not None:
-        return render_action_stub(script.integration, script.action, names)
-    integration = config.integration(script.integration)
-    assert integration is not None
-    return render_on_event_stub(integration, script.name)
+    """The stub of one script (for many scripts, use one `StubRenderer`)."""
+    return StubRenderer(config).render(script)
 
 
 def write_if_changed(path: Path, text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from importlib import resources
 from string import Template
 
@@ -12,8 +13,25 @@ def _template(name: str) -> Template:
     return Template(resources.files("templates").joinpath("stubs", name).read_text("utf-8"))
 
 
+# Kept out of the source as escapes: control characters (NUL would stop the file compiling),
+# lone surrogates (not encodable), line and paragraph separators, and invisible format
+# characters such as bidirectional overrides (which make source read differently than it runs).
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp"})
+
+
+def _escape(char: str) -> str:
+    if char in "\n\t" or unicodedata.category(char) not in _ESCAPED_CATEGORIES:
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def _docstring_safe(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """`text` for the inside of a `\"\"\"` docstring whose value it stays (escapes included)."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) for c in text)
 
 
 def _describe(text: str) -> str:
@@ -38,7 +56,7 @@ def render_sync_stub(integration: str, sync: Sync, names: dict[str, str]) -> str
         imports=_import_line(imports),
     )
     if sync.webhook_subscriptions:
-        hooks = ", ".join(str(w) for w in sync.webhook_subscriptions)
+        hooks = _docstring_safe(", ".join(str(w) for w in sync.webhook_subscriptions))
         text += _template("webhook.py.tmpl").substitute(name=sync.name, webhooks=hooks)
         text = text.replace(
             "from __future__ import annotations\n",

@@ -8,6 +8,7 @@ from pathlib import Path
 from cli.config.issues import ConfigError, ConfigIssue, IssueList
 from cli.config.model import ParsedConfig
 from cli.config.parser import ConfigParser, determine_version
+from cli.config.references import reference_cycle_issues
 from cli.config.schema import check_structure
 from cli.config.yaml_source import YamlDocument, load_yaml_file, parse_yaml
 
@@ -61,6 +62,14 @@ def duplicate_script_names(parsed: ParsedConfig) -> list[ConfigIssue]:
 
 
 def check_document(document: YamlDocument) -> LoadedConfig:
+    if document.blank is not None:
+        name = document.file.name if document.file else "nango.yaml"
+        issue = ConfigIssue(
+            "empty_file",
+            f"{name} {document.blank}: it needs at least an `integrations` section",
+            hint="Declare your integrations and their scripts (`nango init` shows an example).",
+        )
+        raise ConfigError(document.file, [issue.at(None, None, document.file)])
     raw = document.data
     version = determine_version(raw)
     structural = check_structure(raw, version)
@@ -71,6 +80,10 @@ def check_document(document: YamlDocument) -> LoadedConfig:
     issues = IssueList(list(structural))
     parsed = ConfigParser(raw, issues, skip).parse()
     issues.items.extend(duplicate_script_names(parsed))
+    models = raw.get("models")
+    issues.items.extend(
+        reference_cycle_issues(parsed, list(models) if isinstance(models, dict) else [])
+    )
     placed = [document.place(issue) for issue in issues.items]
     placed.sort(key=lambda i: (i.severity != "error", i.line or 0, i.column or 0))
     if any(i.severity == "error" for i in placed):

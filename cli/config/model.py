@@ -39,17 +39,36 @@ class ModelField:
         out["value"] = (
             [m.to_json() for m in self.value] if isinstance(self.value, list) else self.value
         )
-        for key, flag in (
-            ("tsType", self.ts_type),
-            ("model", self.model),
-            ("array", self.array),
-            ("optional", self.optional),
-            ("union", self.union),
-            ("dynamic", self.dynamic),
-        ):
-            if flag is not None:
-                out[key] = flag
+        flags = {
+            "tsType": self.ts_type,
+            "model": self.model,
+            "array": self.array,
+            "optional": self.optional,
+            "union": self.union,
+            "dynamic": self.dynamic,
+        }
+        for key in self._key_order():
+            if flags[key] is not None:
+                out[key] = flags[key]
         return out
+
+    def _key_order(self) -> tuple[str, ...]:
+        """The order in which Nango's parser writes the flags of this kind of field (its text
+        output, `.nango/nango.json`, keeps it): a model reference is written `model, optional,
+        array`, a union `union, optional`, anything else `tsType, array, optional`; `__string`
+        adds `dynamic` after those, and then `optional` when the type (a YAML number, boolean or
+        null) had none."""
+        if self.model:
+            order: tuple[str, ...] = ("model", "optional", "array")
+        elif self.union:
+            order = ("union", "optional")
+        else:
+            order = ("tsType", "array", "optional")
+        if not self.dynamic:
+            return order
+        if self.ts_type and self.array is None and not isinstance(self.value, list):
+            return ("tsType", "dynamic", "optional")
+        return (*order, "dynamic")
 
 
 @dataclass
@@ -162,10 +181,10 @@ class Integration:
 
     def on_event_script_names(self) -> list[str]:
         """Every on-event script name, in order, once (legacy post-connection ones included)."""
-        names: list[str] = []
+        names: dict[str, None] = {}
         for scripts in [*self.on_events.values(), self.post_connection_scripts]:
-            names.extend(s for s in scripts if isinstance(s, str) and s not in names)
-        return names
+            names.update((s, None) for s in scripts if isinstance(s, str))
+        return list(names)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

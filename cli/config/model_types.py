@@ -8,11 +8,16 @@ them, because they decide the parsed output and the warnings users see.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from collections.abc import Generator, Iterator
+from typing import Any, TypeVar
 
 from cli.config.issues import IssueList
 from cli.config.model import Model, ModelField, Scalar
+from runtime.sdk.types import PUBLIC_TYPES
+
+_T = TypeVar("_T")
 
 TYPE_ALIASES: dict[str, str] = {
     "integer": "number",
@@ -39,6 +44,8 @@ _GENERIC_TYPES = (
     *("Promise", "Symbol", "Error", "Record", "Partial", "Readonly", "Pick", "Omit"),
     *("Awaited", "Required", "Exclude", "Extract", "Uppercase", "Lowercase"),
 )
+# models.py re-exports these SDK classes: a model of the same name would hide one of them.
+RESERVED_MODEL_NAMES = frozenset(PUBLIC_TYPES)
 _MODEL_NAME = re.compile(r"^[a-zA-Z0-9_]+\Z")
 _LEADING_INT = re.compile(r"^\s*([+-]?)([0-9]+)")
 
@@ -72,8 +79,36 @@ def is_generic_syntax(text: str) -> bool:
     return any(text.startswith(f"{name}<") for name in _GENERIC_TYPES)
 
 
+# A step of the parse: a generator that returns its result. Where the walk goes one level
+# deeper (a nested object, list or union, a referenced model) it yields the sub-step instead of
+# calling it, and `_run` runs that on its own stack and sends the result back, so hundreds of
+# nested references or `__extends` cost no Python stack. Shallow helpers are called with
+# `yield from`, which passes such requests through.
+_Step = Generator["_Step[Any]", Any, _T]
+
+
+def _run(step: _Step[_T]) -> _T:
+    stack: list[_Step[Any]] = [step]
+    sent: Any = None
+    while True:
+        try:
+            needed = stack[-1].send(sent)
+        except StopIteration as done:
+            stack.pop()
+            if not stack:
+                return done.value  # type: ignore[no-any-return]
+            sent = done.value
+            continue
+        stack.append(needed)
+        sent = None
+
+
 class ModelsParser:
-    """Parses the `models:` section, and anonymous input/output types, into `Model`s."""
+    """Parses the `models:` section, and anonymous input/output types, into `Model`s.
+
+    The walk is Nango's recursive one (same order, same stack semantics), written as steps that
+    `_run` drives without recursion.
+    """
 
     def __init__(self, raw: dict[str, Any], issues: IssueList) -> None:
         self.raw = raw
@@ -91,9 +126,18 @@ class ModelsParser:
                     hint="Model names may only use letters, digits and underscores.",
                 )
                 continue
+            if name in RESERVED_MODEL_NAMES:
+                self.issues.error(
+                    "reserved_model_name",
+                    f'Model "{name}" has the name of a class of the SDK, which models.py '
+                    "exports under that name",
+                    ("models", name),
+                    hint=f"Rename the model (e.g. {name}Record): scripts import the SDK's "
+                    f"{name} from models.py.",
+                )
             if name in self.parsed:
                 continue
-            self._parse_model(name, {name: None}, ("models", name))
+            _run(self._model(name, {name: None}, ("models", name)))
 
     def get(self, name: object) -> Model | None:
         return self.parsed.get(name) if isinstance(name, str) else None
@@ -103,7 +147,12 @@ class ModelsParser:
         fields = self.parse_fields({key: value}, {name: None}, path[:-1])
         return Model(name, fields, is_anon=True)
 
-    def _parse_model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> None:
+    def parse_fields(
+        self, fields: dict[str, Any] | list[Any], stack: dict[str, None], path: tuple[str, ...]
+    ) -> list[ModelField]:
+        return _run(self._fields(fields, stack, path))
+
+    def _model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> _Step[None]:
         fields = self.raw.get(name)
         if not isinstance(fields, dict):
             self.issues.error(
@@ -113,13 +162,14 @@ class ModelsParser:
                 hint="Write the fields under the model name, one `field: type` per line.",
             )
             fields = {}
-        self.parsed[name] = Model(name, self.parse_fields(fields, stack, path))
+        parsed: list[ModelField] = yield from self._fields(fields, stack, path)
+        self.parsed[name] = Model(name, parsed)
 
     def _warn(self, code: str, message: str, path: tuple[str, ...]) -> None:
         if self.report_warnings:
             self.issues.warning(code, message, path)
 
-    def _is_model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> bool:
+    def _is_model(self, name: str, stack: dict[str, None], path: tuple[str, ...]) -> _Step[bool]:
         """Nango's `ifModelParse`: parse a referenced model on first sight; False for a literal."""
         if name in stack:
             names = list(stack)
@@ -135,12 +185,12 @@ class ModelsParser:
             )
             return False
         stack[name] = None
-        self._parse_model(name, stack, ("models", name))
+        yield self._model(name, stack, ("models", name))
         return True
 
-    def parse_fields(
+    def _fields(
         self, fields: dict[str, Any] | list[Any], stack: dict[str, None], path: tuple[str, ...]
-    ) -> list[ModelField]:
+    ) -> _Step[list[ModelField]]:
         entries = fields.items() if isinstance(fields, dict) else enumerate(fields)
         parsed: dict[str, ModelField] = {}
         dynamic: ModelField | None = None
@@ -150,13 +200,15 @@ class ModelsParser:
             name = key[:-1] if optional else key
             field_path = (*path, key)
             if name == "__extends":
-                dynamic = self._extend(value, stack, field_path, parsed) or dynamic
+                extended = yield from self._extend(value, stack, field_path, parsed)
+                dynamic = extended or dynamic
             elif name == "__string":
-                first = self.parse_fields({"tmp": value}, stack, field_path)[0]
+                members = yield self._fields({"tmp": value}, stack, field_path)
+                first = members[0]
                 first.name, first.dynamic, first.optional = name, True, optional
                 dynamic = first
             else:
-                parsed[name] = self._parse_value(name, value, optional, stack, field_path)
+                parsed[name] = yield from self._value(name, value, optional, stack, field_path)
         if dynamic is not None:
             parsed[dynamic.name] = dynamic
         return list(parsed.values())
@@ -167,7 +219,7 @@ class ModelsParser:
         stack: dict[str, None],
         path: tuple[str, ...],
         parsed: dict[str, ModelField],
-    ) -> ModelField | None:
+    ) -> _Step[ModelField | None]:
         parent = _js_last(list(stack))
         if not isinstance(value, str):
             self.issues.error(
@@ -178,7 +230,8 @@ class ModelsParser:
             return None
         dynamic: ModelField | None = None
         for base in (part.strip() for part in value.split(",")):
-            if not self._is_model(base, stack, path):
+            is_model = yield from self._is_model(base, stack, path)
+            if not is_model:
                 self.issues.error(
                     "model_extends_not_found",
                     f'Model "{parent}" is extending "{base}", but it does not exists',
@@ -203,25 +256,35 @@ class ModelsParser:
                     parsed[inherited.name] = inherited
         return dynamic
 
-    def _parse_value(
+    def _value(
         self, name: str, value: Any, optional: bool, stack: dict[str, None], path: tuple[str, ...]
-    ) -> ModelField:
+    ) -> _Step[ModelField]:
         if isinstance(value, list):
-            members = self.parse_fields(value, stack, path)
+            members = yield self._fields(value, stack, path)
             return ModelField(name, members, array=True, optional=optional)
         if value is None or isinstance(value, bool | int | float):
+            if isinstance(value, float) and not math.isfinite(value):
+                self.issues.error(
+                    "type_syntax_error",
+                    f'Type "{_yaml_number(value)}" is not a type: a field may be a literal '
+                    "number, but not infinity or NaN",
+                    path,
+                    hint="Write `number` for any number (JSON has no infinity or NaN).",
+                )
             return ModelField(name, value, ts_type=True)
         if isinstance(value, dict):
-            return ModelField(name, self.parse_fields(value, stack, path), optional=optional)
+            members = yield self._fields(value, stack, path)
+            return ModelField(name, members, optional=optional)
         text = str(value)
         if "|" in text:
-            members = self.parse_fields([part.strip() for part in text.split("|")], stack, path)
+            parts = [part.strip() for part in text.split("|")]
+            members = yield from self._fields(parts, stack, path)
             return ModelField(name, members, union=True, optional=optional)
-        return self._parse_type_name(name, text, optional, stack, path)
+        return (yield from self._type_name(name, text, optional, stack, path))
 
-    def _parse_type_name(
+    def _type_name(
         self, name: str, text: str, optional: bool, stack: dict[str, None], path: tuple[str, ...]
-    ) -> ModelField:
+    ) -> _Step[ModelField]:
         is_array = text.endswith("[]")
         clean = text[:-2] if is_array else text
         if clean == "":
@@ -236,7 +299,8 @@ class ModelsParser:
         if is_generic_syntax(clean):
             self._syntax_error(clean, path)
             return ModelField(name, clean, array=is_array, optional=optional)
-        if self._is_model(clean, stack, path):
+        is_model = yield from self._is_model(clean, stack, path)
+        if is_model:
             return ModelField(name, clean, model=True, optional=optional, array=is_array)
         return ModelField(name, clean, array=is_array, optional=optional)
 
@@ -260,29 +324,36 @@ def js_truthy(value: object) -> bool:
     return True
 
 
+def _yaml_number(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    return ".inf" if value > 0 else "-.inf"
+
+
 def _js_last(items: list[str]) -> str:
     """`Array.prototype.pop()` rendered in a template string: "undefined" for an empty list."""
     return items[-1] if items else "undefined"
 
 
 def referenced_models(parser: ModelsParser, name: str) -> list[str]:
-    """Every model reachable from `name` (itself first), in Nango's discovery order."""
+    """Every model reachable from `name` (itself first), in Nango's discovery order (depth first,
+    walked with a stack of iterators, so a long chain of references needs no recursion)."""
     model = parser.get(name)
     if model is None:
         return []
     found: dict[str, None] = {name: None}
-    _collect_references(parser, model.fields, found)
+    pending: list[Iterator[ModelField]] = [iter(model.fields)]
+    while pending:
+        item = next(pending[-1], None)
+        if item is None:
+            pending.pop()
+            continue
+        if item.model and isinstance(item.value, str):
+            if item.value not in found:
+                found[item.value] = None
+                sub = parser.get(item.value)
+                if sub is not None:
+                    pending.append(iter(sub.fields))
+        elif isinstance(item.value, list):
+            pending.append(iter(item.value))
     return list(found)
-
-
-def _collect_references(
-    parser: ModelsParser, fields: list[ModelField], found: dict[str, None]
-) -> None:
-    for item in fields:
-        if item.model and isinstance(item.value, str) and item.value not in found:
-            found[item.value] = None
-            sub = parser.get(item.value)
-            if sub is not None:
-                _collect_references(parser, sub.fields, found)
-        if isinstance(item.value, list):
-            _collect_references(parser, item.value, found)

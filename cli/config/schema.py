@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from cli.config.issues import ConfigIssue
+from cli.config.names import name_issues
 
-_SCRIPT_NAME = re.compile(r"^[a-zA-Z0-9_-]+\Z")
 _VERSION = re.compile(r"^(\d+|\d+\.\d+\.\d+)\Z", re.ASCII)
 _SYNC_ENDPOINT = re.compile(r"^(GET\s)?/[a-zA-Z0-9\-./_]+\Z", re.ASCII)
 _ACTION_ENDPOINT = re.compile(r"^((GET|POST|PUT|PATCH|DELETE)\s)?/[a-zA-Z0-9\-:{}./_]+\Z", re.ASCII)
@@ -270,38 +270,5 @@ def check_structure(raw: Any, version: str) -> list[ConfigIssue]:
         for error in exc.errors(include_url=False):
             issue = _issue_for(error, version)
             issues.setdefault(issue.path, issue)
-    issues.update((i.path, i) for i in _script_name_issues(raw, version))
+    issues.update((i.path, i) for i in name_issues(raw, version))
     return list(issues.values())
-
-
-def _script_name_issues(raw: dict[str, Any], version: str) -> list[ConfigIssue]:
-    found: list[ConfigIssue] = []
-    integrations = raw.get("integrations")
-    if not isinstance(integrations, dict):
-        return found
-    for key, body in integrations.items():
-        if not isinstance(body, dict):
-            continue
-        sections = [body.get("syncs"), body.get("actions")] if version == "v2" else [body]
-        names = [
-            ("syncs" if i == 0 and version == "v2" else "actions", n)
-            for i, s in enumerate(sections)
-            if isinstance(s, dict)
-            for n in s
-        ]
-        for section, name in names:
-            if not _SCRIPT_NAME.match(name):
-                path = (
-                    ("integrations", key, section, name)
-                    if version == "v2"
-                    else ("integrations", key, name)
-                )
-                found.append(
-                    ConfigIssue(
-                        "invalid_script_name",
-                        f'Script name "{name}" may only contain letters, digits, "_" and "-"',
-                        path,
-                        hint="Rename it; the script file takes the same name.",
-                    )
-                )
-    return found

@@ -266,8 +266,8 @@ def test_unknown_key_without_close_match_lists_the_allowed_keys() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["models:\n  Issue:\n    id: string\n", "", "- a\n- b\n", "just text\n"],
-    ids=["only-models", "empty", "list", "scalar"],
+    ["models:\n  Issue:\n    id: string\n", "---\n", "- a\n- b\n", "just text\n"],
+    ids=["only-models", "null-document", "list", "scalar"],
 )
 def test_missing_integrations(text: str) -> None:
     error = config_error(text)

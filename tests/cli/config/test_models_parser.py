@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cli.config.issues import ConfigIssue, IssueList
+from cli.config.loader import load_config_text
 from cli.config.model_types import ModelsParser
 
 
@@ -508,3 +509,42 @@ def test_leading_integers_read_as_javascript_parse_int() -> None:
     assert [(w.code, w.message) for w in issues.warnings] == [
         ("model_not_found_fallback", 'Model "\u0663" is not defined, using as string literal')
     ]
+
+
+# ----- key order of the parsed fields (Nango's text output keeps it)
+
+
+@pytest.mark.parametrize(
+    ("yaml_value", "keys"),
+    [
+        ("string", ["name", "value", "tsType", "array", "optional"]),
+        ("Other", ["name", "value", "model", "optional", "array"]),
+        ("a | b", ["name", "value", "union", "optional"]),
+        ("[string]", ["name", "value", "array", "optional"]),
+        ("{x: string}", ["name", "value", "optional"]),
+        ("1", ["name", "value", "tsType"]),
+        ("word", ["name", "value", "array", "optional"]),
+    ],
+)
+def test_field_keys_are_in_nangos_order(yaml_value: str, keys: list[str]) -> None:
+    text = f"integrations: {{}}\nmodels:\n  Other:\n    id: string\n  M:\n    f: {yaml_value}\n"
+    field = load_config_text(text).parsed.models["M"].fields[0]
+    assert list(field.to_json()) == keys
+
+
+@pytest.mark.parametrize(
+    ("yaml_value", "keys"),
+    [
+        ("string", ["name", "value", "tsType", "array", "optional", "dynamic"]),
+        ("a | b", ["name", "value", "union", "optional", "dynamic"]),
+        ("Other", ["name", "value", "model", "optional", "array", "dynamic"]),
+        ("1", ["name", "value", "tsType", "dynamic", "optional"]),
+        ("true", ["name", "value", "tsType", "dynamic", "optional"]),
+    ],
+)
+def test_string_index_keys_are_in_nangos_order(yaml_value: str, keys: list[str]) -> None:
+    text = (
+        f"integrations: {{}}\nmodels:\n  Other:\n    id: string\n  M:\n    __string: {yaml_value}\n"
+    )
+    field = load_config_text(text).parsed.models["M"].fields[0]
+    assert list(field.to_json()) == keys

@@ -89,8 +89,9 @@ def test_files_that_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as missing:
         load_yaml_file(tmp_path / "nango.yaml")
     assert missing.value.issues[0].code == "file_not_found"
-    binary = tmp_path / "bad.yaml"
-    binary.write_bytes(b"\xff\xfe\x00bad")
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
     with pytest.raises(ConfigError) as unreadable:
-        load_yaml_file(binary)
+        load_yaml_file(folder)
     assert unreadable.value.issues[0].code == "file_unreadable"
+    assert "Is a directory" in unreadable.value.issues[0].message
