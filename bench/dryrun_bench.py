@@ -163,6 +163,34 @@ class BenchFailed(Exception):
     """A run did not produce the expected records."""
 
 
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    """CPU time of this process's threads and of the child processes waited for meanwhile (not
+    the server's): steadier than the wall time on a busy machine."""
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Stopwatch:
+    """`with Stopwatch() as watch: ...`, then `watch.timing`."""
+
+    timing = Timing(0.0, 0.0)
+
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), _cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        self.timing = Timing(wall, _cpu_seconds() - self._cpu)
+
+
 @contextmanager
 def http_server(folder: Path, records: int, page_size: int) -> Iterator[str]:
     """A server process serving `records` in pages of `page_size`; yields its base URL."""
@@ -213,21 +241,20 @@ def bench_setup(records: int, page_size: int) -> Iterator[Setup]:
                 os.environ.update(saved)
 
 
-def run_ours(setup: Setup) -> float:
-    """One in-process dry run; the wall time, after checking every record was saved."""
+def run_ours(setup: Setup) -> Timing:
+    """One in-process dry run, timed, after checking every record was saved."""
     from cli.dryrun.run import DryRunOptions, dry_run
 
     options = DryRunOptions(name="items", connection_id="bench", integration_id="github")
-    start = time.perf_counter()
-    report = dry_run(options, project_root=setup.project)
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        report = dry_run(options, project_root=setup.project)
     saved = report.capture.record_count("save")
     report.capture.close()
     if report.error is not None:
         raise BenchFailed(f"the dry run failed: {report.error.to_json()}")
     if saved != setup.records:
         raise BenchFailed(f"the dry run saved {saved} records, expected {setup.records}")
-    return elapsed
+    return watch.timing
 
 
 def _fetch_pages(setup: Setup) -> Iterator[bytes]:
@@ -246,31 +273,29 @@ def _check_count(name: str, count: int, setup: Setup) -> None:
         raise BenchFailed(f"{name} read {count} records, expected {setup.records}")
 
 
-def run_fast_baseline(setup: Setup) -> float:
+def run_fast_baseline(setup: Setup) -> Timing:
     """The pages parsed with `orjson`, each record checked with the model's core validator."""
     validate = BaselineItem.__pydantic_validator__.validate_python
-    start = time.perf_counter()
     count = 0
-    for body in _fetch_pages(setup):
-        for record in orjson.loads(body):
-            validate(record)
-            count += 1
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        for body in _fetch_pages(setup):
+            for record in orjson.loads(body):
+                validate(record)
+                count += 1
     _check_count("the fast baseline", count, setup)
-    return elapsed
+    return watch.timing
 
 
-def run_validate_baseline(setup: Setup) -> float:
+def run_validate_baseline(setup: Setup) -> Timing:
     """The pages parsed with `json`, each record checked with `BaselineItem.model_validate`."""
-    start = time.perf_counter()
     count = 0
-    for body in _fetch_pages(setup):
-        for record in json.loads(body):
-            BaselineItem.model_validate(record)
-            count += 1
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        for body in _fetch_pages(setup):
+            for record in json.loads(body):
+                BaselineItem.model_validate(record)
+                count += 1
     _check_count("the model_validate baseline", count, setup)
-    return elapsed
+    return watch.timing
 
 
 # --- the command as users run it ------------------------------------------------------------------
@@ -294,11 +319,10 @@ def _failed(name: str, code: int, output: bytes) -> BenchFailed:
     return BenchFailed(f"{name} exited with {code}:\n{tail}")
 
 
-def run_json_command(setup: Setup, out: Path) -> float:
-    """`nango dryrun items bench --json > out` as a process; its wall time, after checking the
-    report holds every record and no error."""
-    with out.open("wb") as stdout:
-        start = time.perf_counter()
+def run_json_command(setup: Setup, out: Path) -> Timing:
+    """`nango dryrun items bench --json > out` as a process, timed, after checking the report
+    holds every record and no error."""
+    with out.open("wb") as stdout, Stopwatch() as watch:
         done = subprocess.run(
             _command("--json"),
             cwd=setup.project,
@@ -308,7 +332,6 @@ def run_json_command(setup: Setup, out: Path) -> float:
             stdin=subprocess.DEVNULL,
             check=False,
         )
-        elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise _failed("nango dryrun --json", done.returncode, done.stderr)
     report = orjson.loads(out.read_bytes())
@@ -316,7 +339,7 @@ def run_json_command(setup: Setup, out: Path) -> float:
         raise BenchFailed(f"nango dryrun --json reported an error: {report['error']}")
     _check_count("nango dryrun --json", len(report["batch_save"]["Item"]), setup)
     out.unlink()
-    return elapsed
+    return watch.timing
 
 
 def _check_human(name: str, code: int, output: bytes, setup: Setup) -> None:
@@ -326,23 +349,22 @@ def _check_human(name: str, code: int, output: bytes, setup: Setup) -> None:
         raise BenchFailed(f"{name} did not report {setup.records:,} records saved")
 
 
-def run_human_command(setup: Setup) -> float:
+def run_human_command(setup: Setup) -> Timing:
     """`nango dryrun items bench` as a process, its report to a pipe (no status line)."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        _command(),
-        cwd=setup.project,
-        env=command_env(),
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        done = subprocess.run(
+            _command(),
+            cwd=setup.project,
+            env=command_env(),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     _check_human("nango dryrun", done.returncode, done.stdout + done.stderr, setup)
-    return elapsed
+    return watch.timing
 
 
-def run_terminal_command(setup: Setup) -> float:
+def run_terminal_command(setup: Setup) -> Timing:
     """`nango dryrun items bench` as a process on a pseudo-terminal: the live status line is
     drawn while the script runs, as a user sees it."""
     import pty
@@ -357,26 +379,25 @@ def run_terminal_command(setup: Setup) -> float:
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    start = time.perf_counter()
     try:
-        try:
-            process = subprocess.Popen(
-                _command(),
-                cwd=setup.project,
-                env=command_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=child_end,
-                stderr=child_end,
-            )
-        finally:
-            os.close(child_end)
-        code = process.wait()
-        elapsed = time.perf_counter() - start
+        with Stopwatch() as watch:
+            try:
+                process = subprocess.Popen(
+                    _command(),
+                    cwd=setup.project,
+                    env=command_env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=child_end,
+                    stderr=child_end,
+                )
+            finally:
+                os.close(child_end)
+            code = process.wait()
         reader.join(timeout=10)
     finally:
         os.close(master)
     _check_human("nango dryrun (terminal)", code, b"".join(chunks), setup)
-    return elapsed
+    return watch.timing
 
 
 def rss_mb() -> tuple[float, float]:
@@ -466,22 +487,18 @@ def profile_ours(setup: Setup, top: int) -> None:
     profiler = cProfile.Profile()
     with profiling_threads(profiler):
         profiler.enable()
-        elapsed = run_ours(setup)
+        timing = run_ours(setup)
         profiler.disable()
-    print(f"\nprofile of one dry run ({elapsed:.2f} s wall, under cProfile):")
+    print(f"\nprofile of one dry run ({timing.wall:.2f} s wall, under cProfile):")
     stats = pstats.Stats(profiler)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
 
 
-def rate(records: int, seconds: float) -> str:
-    return f"{records / seconds:>12,.0f} records/s"
-
-
 @dataclass(frozen=True)
 class Contender:
     label: str
-    run: Callable[[], float]
+    run: Callable[[], Timing]
 
 
 def contenders(setup: Setup, *, commands: bool) -> dict[str, Contender]:
@@ -509,46 +526,49 @@ def contenders(setup: Setup, *, commands: bool) -> dict[str, Contender]:
     return found
 
 
-def alternate(runs: dict[str, Contender], repeat: int, warmups: int) -> dict[str, float]:
-    """Median time of each, run in turn (`warmups` rounds first, not counted)."""
-    times: dict[str, list[float]] = {key: [] for key in runs}
+def alternate(runs: dict[str, Contender], repeat: int, warmups: int) -> dict[str, Timing]:
+    """The median wall and CPU times of each, run in turn (`warmups` rounds first, not counted)."""
+    timings: dict[str, list[Timing]] = {key: [] for key in runs}
     for round_ in range(warmups + repeat):
         for key, contender in runs.items():
-            elapsed = contender.run()
+            timing = contender.run()
             if round_ >= warmups:
-                times[key].append(elapsed)
-    return {key: statistics.median(values) for key, values in times.items()}
+                timings[key].append(timing)
+    return {
+        key: Timing(statistics.median(t.wall for t in got), statistics.median(t.cpu for t in got))
+        for key, got in timings.items()
+    }
 
 
-def verdict(name: str, ratio: float, target: float | None) -> str:
+def ratio_line(name: str, ours: Timing, other: Timing, target: float | None) -> str:
+    """`other`'s time over `ours` (a throughput ratio: above 1 when ours is faster)."""
+    wall, cpu = other.wall / ours.wall, other.cpu / ours.cpu
+    line = f"  {name:<44}{wall:6.2f}   (CPU {cpu:.2f})"
     if target is None:
-        return f"{name}: {ratio:.2f}"
-    result = "PASS" if ratio >= target else "FAIL"
-    return f"{name}: {ratio:.2f}  {result} (target >= {target:.2f})"
+        return line
+    return f"{line}  {'PASS' if wall >= target else 'FAIL'} (target >= {target:.2f})"
 
 
 def bench_throughput(setup: Setup, args: argparse.Namespace) -> None:
     """Every contender's median time and rate, then the ratios against their targets."""
     runs = contenders(setup, commands=not args.skip_commands)
     medians = alternate(runs, args.repeat, args.warmups)
+    print(f"{'':<44}{'wall':>8}   {'records/s':>10}   {'CPU':>7}")
     for key, contender in runs.items():
-        seconds = medians[key]
-        print(f"{contender.label:<44}{seconds:8.3f} s {rate(setup.records, seconds)}")
+        timing = medians[key]
+        speed = setup.records / timing.wall
+        print(f"{contender.label:<44}{timing.wall:6.3f} s   {speed:>10,.0f}   {timing.cpu:5.2f} s")
     ours = medians["ours"]
-    checks = [
-        ("in-process / fast baseline", medians["fast"] / ours, FAST_TARGET),
-        ("in-process / model_validate baseline", medians["validate"] / ours, None),
+    lines = [
+        ratio_line("in-process vs fast baseline", ours, medians["fast"], FAST_TARGET),
+        ratio_line("in-process vs model_validate baseline", ours, medians["validate"], None),
     ]
-    if "json" in medians:
-        checks.append(
-            ("nango dryrun --json / in-process", ours / medians["json"], JSON_COMMAND_TARGET)
-        )
-        checks.append(("nango dryrun > pipe / in-process", ours / medians["human"], None))
-    if "terminal" in medians:
-        checks.append(("nango dryrun on a terminal / in-process", ours / medians["terminal"], None))
-    print("\nthroughput ratios (higher is faster for ours):")
-    for name, ratio, target in checks:
-        print("  " + verdict(name, ratio, target))
+    for key, target in (("json", JSON_COMMAND_TARGET), ("human", None), ("terminal", None)):
+        if key in medians:
+            name = f"{runs[key].label.removesuffix(' (process)')} vs in-process"
+            lines.append(ratio_line(name, medians[key], ours, target))
+    print("\nthroughput ratios, wall time (CPU time), above 1 when the first is faster:")
+    print("\n".join(lines))
 
 
 def print_memory_table(results: list[dict[str, float]]) -> None:
