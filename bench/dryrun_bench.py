@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import orjson
@@ -169,6 +170,8 @@ class Timing:
     cpu: float
     """CPU time of this process's threads and of the child processes waited for meanwhile (not
     the server's): steadier than the wall time on a busy machine."""
+    peak_rss_mb: float = 0.0
+    """Of a command's process (0 for what runs in this process)."""
 
 
 def _cpu_seconds() -> float:
@@ -319,49 +322,59 @@ def _failed(name: str, code: int, output: bytes) -> BenchFailed:
     return BenchFailed(f"{name} exited with {code}:\n{tail}")
 
 
-def run_json_command(setup: Setup, out: Path) -> Timing:
-    """`nango dryrun items bench --json > out` as a process, timed, after checking the report
-    holds every record and no error."""
-    with out.open("wb") as stdout, Stopwatch() as watch:
-        done = subprocess.run(
-            _command("--json"),
-            cwd=setup.project,
+def run_process(
+    command: list[str], cwd: Path, stdout: IO[bytes], stderr: IO[bytes]
+) -> tuple[int, Timing]:
+    """Run `command` to its end: its exit code, wall and CPU time and peak RSS (`wait4`)."""
+    if not hasattr(os, "wait4"):
+        raise BenchFailed("timing commands needs os.wait4 (Linux or macOS)")
+    with Stopwatch() as watch:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
             env=command_env(),
-            stdout=stdout,
-            stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
-            check=False,
+            stdout=stdout,
+            stderr=stderr,
         )
-    if done.returncode != 0:
-        raise _failed("nango dryrun --json", done.returncode, done.stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KB elsewhere
+    return process.returncode, Timing(watch.timing.wall, watch.timing.cpu, usage.ru_maxrss / scale)
+
+
+def run_json_command(setup: Setup) -> Timing:
+    """`nango dryrun items bench --json > file` as a process, timed, after checking the report
+    holds every record and no error."""
+    out = setup.work / "report.json"
+    with out.open("w+b") as stdout, tempfile.TemporaryFile() as stderr:
+        code, timing = run_process(_command("--json"), setup.project, stdout, stderr)
+        stderr.seek(0)
+        if code != 0:
+            raise _failed("nango dryrun --json", code, stderr.read())
     report = orjson.loads(out.read_bytes())
+    out.unlink()
     if report["error"] is not None:
         raise BenchFailed(f"nango dryrun --json reported an error: {report['error']}")
     _check_count("nango dryrun --json", len(report["batch_save"]["Item"]), setup)
-    out.unlink()
-    return watch.timing
+    return timing
 
 
 def _check_human(name: str, code: int, output: bytes, setup: Setup) -> None:
     if code != 0:
         raise _failed(name, code, output)
     if f"would save {setup.records:,} records".encode() not in output:
-        raise BenchFailed(f"{name} did not report {setup.records:,} records saved")
+        tail = output.decode(errors="replace")[-2000:]
+        raise BenchFailed(f"{name} did not report {setup.records:,} records saved:\n{tail}")
 
 
 def run_human_command(setup: Setup) -> Timing:
-    """`nango dryrun items bench` as a process, its report to a pipe (no status line)."""
-    with Stopwatch() as watch:
-        done = subprocess.run(
-            _command(),
-            cwd=setup.project,
-            env=command_env(),
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    _check_human("nango dryrun", done.returncode, done.stdout + done.stderr, setup)
-    return watch.timing
+    """`nango dryrun items bench` as a process, its report to a file (no status line)."""
+    with tempfile.TemporaryFile() as output:
+        code, timing = run_process(_command(), setup.project, output, output)
+        output.seek(0)
+        _check_human("nango dryrun", code, output.read(), setup)
+    return timing
 
 
 def run_terminal_command(setup: Setup) -> Timing:
@@ -380,24 +393,13 @@ def run_terminal_command(setup: Setup) -> Timing:
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        with Stopwatch() as watch:
-            try:
-                process = subprocess.Popen(
-                    _command(),
-                    cwd=setup.project,
-                    env=command_env(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=child_end,
-                    stderr=child_end,
-                )
-            finally:
-                os.close(child_end)
-            code = process.wait()
+        with os.fdopen(child_end, "w+b", buffering=0, closefd=True) as terminal:
+            code, timing = run_process(_command(), setup.project, terminal, terminal)
         reader.join(timeout=10)
     finally:
         os.close(master)
     _check_human("nango dryrun (terminal)", code, b"".join(chunks), setup)
-    return watch.timing
+    return timing
 
 
 def rss_mb() -> tuple[float, float]:
@@ -514,7 +516,7 @@ def contenders(setup: Setup, *, commands: bool) -> dict[str, Contender]:
     if commands:
         found["json"] = Contender(
             "nango dryrun --json > file (process)",
-            lambda: run_json_command(setup, setup.work / "report.json"),
+            lambda: run_json_command(setup),
         )
         found["human"] = Contender(
             "nango dryrun > pipe (process)", lambda: run_human_command(setup)
@@ -534,10 +536,15 @@ def alternate(runs: dict[str, Contender], repeat: int, warmups: int) -> dict[str
             timing = contender.run()
             if round_ >= warmups:
                 timings[key].append(timing)
-    return {
-        key: Timing(statistics.median(t.wall for t in got), statistics.median(t.cpu for t in got))
-        for key, got in timings.items()
-    }
+    return {key: median_timing(got) for key, got in timings.items()}
+
+
+def median_timing(timings: list[Timing]) -> Timing:
+    return Timing(
+        statistics.median(t.wall for t in timings),
+        statistics.median(t.cpu for t in timings),
+        statistics.median(t.peak_rss_mb for t in timings),
+    )
 
 
 def ratio_line(name: str, ours: Timing, other: Timing, target: float | None) -> str:
@@ -553,11 +560,15 @@ def bench_throughput(setup: Setup, args: argparse.Namespace) -> None:
     """Every contender's median time and rate, then the ratios against their targets."""
     runs = contenders(setup, commands=not args.skip_commands)
     medians = alternate(runs, args.repeat, args.warmups)
-    print(f"{'':<44}{'wall':>8}   {'records/s':>10}   {'CPU':>7}")
+    print(f"{'':<44}{'wall':>8}   {'records/s':>10}   {'CPU':>7}   {'peak RSS':>8}")
     for key, contender in runs.items():
         timing = medians[key]
         speed = setup.records / timing.wall
-        print(f"{contender.label:<44}{timing.wall:6.3f} s   {speed:>10,.0f}   {timing.cpu:5.2f} s")
+        rss = f"{timing.peak_rss_mb:5.0f} MB" if timing.peak_rss_mb else ""
+        print(
+            f"{contender.label:<44}{timing.wall:6.3f} s   {speed:>10,.0f}   {timing.cpu:5.2f} s"
+            f"   {rss:>8}"
+        )
     ours = medians["ours"]
     lines = [
         ratio_line("in-process vs fast baseline", ours, medians["fast"], FAST_TARGET),
