@@ -31,7 +31,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -53,7 +53,13 @@ SMALL_FRACTION = 5
 ENV_PREFIX = "NANGO_LOCAL_GITHUB_"
 TOKEN = "gho_" + "bench0123456789" * 2 + "abcdef"
 """Shaped like a real token, so that the report's redaction of secrets runs as it does for users."""
-NANGO = Path(sys.executable).parent / "nango"
+PEERS_VENV = REPO_ROOT / "bench" / ".cache" / "peers-venv"
+PEER_PACKAGES = ("dlt==1.31.0", "singer-sdk==0.54.9", "pydantic>=2.7")
+PEERS = {
+    "dlt-rest": "peer: dlt RESTClient.paginate + core validator",
+    "singer-records": "peer: Singer SDK get_records + core validator",
+    "singer-sync": "peer: Singer SDK tap sync_all (to /dev/null)",
+}
 
 SERVER_SOURCE = """
 import json, sys
@@ -312,9 +318,30 @@ def command_env() -> dict[str, str]:
     return env
 
 
+PEAK_FILE_VARIABLE = "DRYRUN_BENCH_PEAK_FILE"
+NANGO_WITH_PEAK = f"""
+import atexit, os, sys
+
+def write_peak():
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return
+    with open(os.environ["{PEAK_FILE_VARIABLE}"], "w") as out:
+        out.write(peak)
+
+atexit.register(write_peak)
+sys.argv[0] = "nango"
+from cli.app import main
+sys.exit(main())
+"""
+"""What the `nango` script runs, plus the process's own peak RSS written at exit (Linux): the
+peak `wait4` reports would count the memory of this process, which forked it."""
+
+
 def _command(*args: str) -> list[str]:
-    nango = [str(NANGO)] if NANGO.exists() else [sys.executable, "-m", "cli"]
-    return [*nango, "dryrun", "items", "bench", *args]
+    return [sys.executable, "-c", NANGO_WITH_PEAK, "dryrun", "items", "bench", *args]
 
 
 def _failed(name: str, code: int, output: bytes) -> BenchFailed:
@@ -325,22 +352,17 @@ def _failed(name: str, code: int, output: bytes) -> BenchFailed:
 def run_process(
     command: list[str], cwd: Path, stdout: IO[bytes], stderr: IO[bytes]
 ) -> tuple[int, Timing]:
-    """Run `command` to its end: its exit code, wall and CPU time and peak RSS (`wait4`)."""
-    if not hasattr(os, "wait4"):
-        raise BenchFailed("timing commands needs os.wait4 (Linux or macOS)")
+    """Run `command` to its end: its exit code, wall and CPU time and peak RSS (0 where
+    /proc is missing)."""
+    peak_file = cwd.parent / "peak-rss-kb"
+    peak_file.unlink(missing_ok=True)
+    env = {**command_env(), PEAK_FILE_VARIABLE: str(peak_file)}
     with Stopwatch() as watch:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=command_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KB elsewhere
-    return process.returncode, Timing(watch.timing.wall, watch.timing.cpu, usage.ru_maxrss / scale)
+        code = subprocess.run(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
+        ).returncode
+    peak_mb = int(peak_file.read_text()) / 1024 if peak_file.exists() else 0.0
+    return code, Timing(watch.timing.wall, watch.timing.cpu, peak_mb)
 
 
 def run_json_command(setup: Setup) -> Timing:
@@ -400,6 +422,69 @@ def run_terminal_command(setup: Setup) -> Timing:
         os.close(master)
     _check_human("nango dryrun (terminal)", code, b"".join(chunks), setup)
     return timing
+
+
+# --- peers (--with-peers) -------------------------------------------------------------------------
+
+
+def peers_python() -> Path | None:
+    """The peers' virtualenv's interpreter, installed on first use (None when it cannot be)."""
+    python = PEERS_VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    if python.exists():
+        return python
+    print(f"installing {', '.join(PEER_PACKAGES)} into {PEERS_VENV} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+    install = [str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES]
+    if subprocess.run(install, check=False).returncode != 0:
+        print("the peers could not be installed: --with-peers skipped", file=sys.stderr)
+        return None
+    return python
+
+
+class PeerWorker:
+    """A worker process of `dryrun_peers.py` that runs one peer on request."""
+
+    def __init__(self, python: Path, peer: str, setup: Setup) -> None:
+        self.peer = peer
+        script = Path(__file__).with_name("dryrun_peers.py")
+        args = [peer, setup.base_url, str(setup.records), str(setup.page_size), TOKEN]
+        self._process = subprocess.Popen(
+            [str(python), str(script), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self) -> Timing:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write("run\n")
+        stdin.flush()
+        answer = json.loads(stdout.readline() or '{"error": "the worker ended"}')
+        if "error" in answer:
+            raise BenchFailed(f"peer {self.peer}: {answer['error']}")
+        return Timing(answer["wall"], answer["cpu"], answer["peak_rss_mb"])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def peer_contenders(setup: Setup, stack: ExitStack) -> dict[str, Contender]:
+    python = peers_python()
+    if python is None:
+        return {}
+    found: dict[str, Contender] = {}
+    for peer, label in PEERS.items():
+        worker = PeerWorker(python, peer, setup)
+        stack.callback(worker.close)
+        found[peer] = Contender(label, worker.run)
+    return found
 
 
 def rss_mb() -> tuple[float, float]:
@@ -550,7 +635,7 @@ def median_timing(timings: list[Timing]) -> Timing:
 def ratio_line(name: str, ours: Timing, other: Timing, target: float | None) -> str:
     """`other`'s time over `ours` (a throughput ratio: above 1 when ours is faster)."""
     wall, cpu = other.wall / ours.wall, other.cpu / ours.cpu
-    line = f"  {name:<44}{wall:6.2f}   (CPU {cpu:.2f})"
+    line = f"  {name:<58}{wall:6.2f}   (CPU {cpu:.2f})"
     if target is None:
         return line
     return f"{line}  {'PASS' if wall >= target else 'FAIL'} (target >= {target:.2f})"
@@ -558,17 +643,29 @@ def ratio_line(name: str, ours: Timing, other: Timing, target: float | None) -> 
 
 def bench_throughput(setup: Setup, args: argparse.Namespace) -> None:
     """Every contender's median time and rate, then the ratios against their targets."""
-    runs = contenders(setup, commands=not args.skip_commands)
-    medians = alternate(runs, args.repeat, args.warmups)
-    print(f"{'':<44}{'wall':>8}   {'records/s':>10}   {'CPU':>7}   {'peak RSS':>8}")
+    with ExitStack() as stack:
+        runs = contenders(setup, commands=not args.skip_commands)
+        if args.with_peers:
+            runs.update(peer_contenders(setup, stack))
+        medians = alternate(runs, args.repeat, args.warmups)
+    print_timings(runs, medians, setup.records)
+    print("\nthroughput ratios, wall time (CPU time), above 1 when the first is faster:")
+    print("\n".join(ratio_lines(runs, medians)))
+
+
+def print_timings(runs: dict[str, Contender], medians: dict[str, Timing], records: int) -> None:
+    print(f"{'':<48}{'wall':>8}   {'records/s':>10}   {'CPU':>7}   {'peak RSS':>8}")
     for key, contender in runs.items():
         timing = medians[key]
-        speed = setup.records / timing.wall
+        speed = records / timing.wall
         rss = f"{timing.peak_rss_mb:5.0f} MB" if timing.peak_rss_mb else ""
         print(
-            f"{contender.label:<44}{timing.wall:6.3f} s   {speed:>10,.0f}   {timing.cpu:5.2f} s"
+            f"{contender.label:<48}{timing.wall:6.3f} s   {speed:>10,.0f}   {timing.cpu:5.2f} s"
             f"   {rss:>8}"
         )
+
+
+def ratio_lines(runs: dict[str, Contender], medians: dict[str, Timing]) -> list[str]:
     ours = medians["ours"]
     lines = [
         ratio_line("in-process vs fast baseline", ours, medians["fast"], FAST_TARGET),
@@ -578,19 +675,30 @@ def bench_throughput(setup: Setup, args: argparse.Namespace) -> None:
         if key in medians:
             name = f"{runs[key].label.removesuffix(' (process)')} vs in-process"
             lines.append(ratio_line(name, medians[key], ours, target))
-    print("\nthroughput ratios, wall time (CPU time), above 1 when the first is faster:")
-    print("\n".join(lines))
+    for key in PEERS:
+        if key in medians:
+            name = "in-process vs " + runs[key].label.removeprefix("peer: ")
+            lines.append(ratio_line(name, ours, medians[key], None))
+    return lines
+
+
+def json_command_peak_mb(records: int, page_size: int) -> float:
+    """The peak RSS of `nango dryrun --json` (its second run: the first compiles the project)."""
+    with bench_setup(records, page_size) as setup:
+        run_json_command(setup)
+        return run_json_command(setup).peak_rss_mb
 
 
 def print_memory_table(results: list[dict[str, float]]) -> None:
     print(
         f"{'records':>9}  {'tracemalloc peak':>16}  {'peak RSS':>9}  {'RSS before run':>14}  "
-        f"{'baseline tracemalloc peak':>25}"
+        f"{'--json process':>14}  {'baseline tracemalloc peak':>25}"
     )
     for result in results:
         print(
             f"{result['records']:>9,.0f}  {result['tracemalloc_peak_mb']:>13.1f} MB  "
             f"{result['rss_peak_mb']:>6.1f} MB  {result['rss_before_mb']:>11.1f} MB  "
+            f"{result['command_peak_mb']:>11.1f} MB  "
             f"{result['baseline_tracemalloc_peak_mb']:>22.1f} MB"
         )
 
@@ -598,17 +706,25 @@ def print_memory_table(results: list[dict[str, float]]) -> None:
 def bench_memory(records: int, page_size: int) -> None:
     small = max(page_size, records // SMALL_FRACTION)
     results = [memory_in_subprocess(n, page_size) for n in (small, records)]
+    for result in results:
+        result["command_peak_mb"] = json_command_peak_mb(int(result["records"]), page_size)
     print_memory_table(results)
     first, last = results
-    traced = last["tracemalloc_peak_mb"] / first["tracemalloc_peak_mb"]
-    rss = last["rss_peak_mb"] / first["rss_peak_mb"]
-    rss_delta = last["rss_peak_mb"] - first["rss_peak_mb"]
-    base = last["baseline_tracemalloc_peak_mb"] / first["baseline_tracemalloc_peak_mb"]
-    verdict = "PASS" if max(traced, rss) <= MEMORY_GROWTH_LIMIT else "FAIL"
+    growth = {
+        name: last[key] / first[key] if first[key] else 0.0
+        for name, key in (
+            ("tracemalloc peak", "tracemalloc_peak_mb"),
+            ("peak RSS", "rss_peak_mb"),
+            ("--json process peak RSS", "command_peak_mb"),
+        )
+    }
+    verdict = "PASS" if max(growth.values()) <= MEMORY_GROWTH_LIMIT else "FAIL"
+    shown = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in growth.items())
     print(
-        f"growth {records:,} vs {small:,} records: tracemalloc peak {traced:.2f}x, "
-        f"peak RSS {rss:.2f}x ({rss_delta:+.1f} MB)  {verdict} (target <= {MEMORY_GROWTH_LIMIT}x)"
+        f"growth {records:,} vs {small:,} records: {shown}  {verdict} "
+        f"(target <= {MEMORY_GROWTH_LIMIT}x)"
     )
+    base = last["baseline_tracemalloc_peak_mb"] / first["baseline_tracemalloc_peak_mb"]
     print(f"(baseline tracemalloc peak: {base:.2f}x)")
 
 
@@ -634,6 +750,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-memory", action="store_true", help="do not measure memory")
     parser.add_argument(
         "--skip-commands", action="store_true", help="do not time `nango dryrun` as a process"
+    )
+    parser.add_argument(
+        "--with-peers",
+        action="store_true",
+        help="also time dlt's REST client and the Singer SDK (installed once, in bench/.cache)",
     )
     parser.add_argument("--profile", action="store_true", help="also cProfile one dry run")
     parser.add_argument("--profile-top", type=int, default=30, help=argparse.SUPPRESS)
