@@ -166,13 +166,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that rejects duplicate mapping keys instead of keeping the last one."""
 
 
-class _FastUniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The same with libyaml's parser when PyYAML has it: the bundled catalog is read by every
-    `nango dryrun`, 7x faster so. (Its errors lack the pure-Python parser's snippets, which only
-    a user's own catalog file can need.)"""
-
-
-def _construct_unique_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
         key = loader.construct_object(key_node)
@@ -184,20 +178,18 @@ def _construct_unique_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, 
                 key_node.start_mark,
             )
         seen.add(key)
-    mapping: dict[Any, Any] = loader.construct_mapping(node)
-    return mapping
+    return loader.construct_mapping(node)
 
 
-for _loader in (_UniqueKeyLoader, _FastUniqueKeyLoader):
-    _loader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-    )
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
 
 
-def _parse(text: str, source: str, loader: type[Any]) -> dict[str, dict[str, Any]]:
+def _parse(text: str, source: str) -> dict[str, dict[str, Any]]:
     """Parse the catalog text into raw entries, checking only the outer shape."""
     try:
-        data = yaml.load(text, Loader=loader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"{source}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -261,8 +253,8 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _build(text: str, source: str, loader: type[Any] = _UniqueKeyLoader) -> dict[str, Provider]:
-    entries = _parse(text, source, loader)
+def _build(text: str, source: str) -> dict[str, Provider]:
+    entries = _parse(text, source)
     catalog: dict[str, Provider] = {}
     problems: list[str] = []
     for key in sorted(entries):
@@ -279,7 +271,7 @@ def _build(text: str, source: str, loader: type[Any] = _UniqueKeyLoader) -> dict
 @functools.lru_cache(maxsize=1)
 def _bundled_catalog() -> dict[str, Provider]:
     text = resources.files("runtime.http").joinpath(_CATALOG_FILE).read_text(encoding="utf-8")
-    return _build(text, f"runtime/{_CATALOG_FILE}", _FastUniqueKeyLoader)
+    return _build(text, f"runtime/{_CATALOG_FILE}")
 
 
 def load_catalog(path: Path | None = None) -> dict[str, Provider]:

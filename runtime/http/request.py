@@ -20,8 +20,8 @@ from runtime import jsjson
 from runtime.errors import UserError
 from runtime.http.client import AnyClient, send
 from runtime.http.providers import Provider
-from runtime.sdk import values
 from runtime.sdk.types import Connection, HttpError, NetworkError
+from runtime.sdk.values import decode as decode_json
 
 ResponseType = Literal["json", "text", "arraybuffer", "stream"]
 
@@ -60,7 +60,7 @@ def parse_body(response: httpx.Response, response_type: ResponseType) -> Any:
     if not content or content.isspace():
         return None
     try:
-        return values.decode(content)
+        return decode_json(content)
     except ValueError:  # not JSON (or not UTF-8 JSON): the text, decoded by its charset
         return response.text
 

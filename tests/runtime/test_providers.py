@@ -343,18 +343,3 @@ def test_bad_catalog_shape(tmp_path: Path, text: str, match: str) -> None:
 def test_missing_catalog_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read provider catalog"):
         load_catalog(tmp_path / "absent.yaml")
-
-
-def test_the_bundled_catalog_reads_the_same_with_either_yaml_parser() -> None:
-    from importlib import resources
-
-    import yaml
-
-    from runtime.http import providers
-
-    text = resources.files("runtime.http").joinpath("providers.yaml").read_text(encoding="utf-8")
-    slow = yaml.load(text, Loader=providers._UniqueKeyLoader)
-    assert yaml.load(text, Loader=providers._FastUniqueKeyLoader) == slow
-    fast_dup = "a:\n  x: 1\na:\n  x: 2\n"
-    with pytest.raises(yaml.YAMLError, match="duplicate key 'a'"):
-        yaml.load(fast_dup, Loader=providers._FastUniqueKeyLoader)
