@@ -35,10 +35,12 @@ class DryRunReport:
 
     def json_chunks(self) -> Iterator[bytes]:
         """The report as the JSON object of `dryrun --json`, in pieces (records streamed as the
-        JSON they were encoded to, secrets redacted)."""
-        redact = self.redactor if self.redactor else None
+        JSON they were encoded to, a batch at a time; secrets redacted)."""
+        if not self.redactor:
+            yield from self._chunks()
+            return
         for chunk in self._chunks():
-            yield redact(chunk.decode()).encode() if redact else chunk
+            yield self.redactor.redact_bytes(chunk)
 
     def _chunks(self) -> Iterator[bytes]:
         head = {"type": self.kind, "name": self.script.name, "integration": self.script.integration}
@@ -47,7 +49,10 @@ class DryRunReport:
             yield f',"batch_{kind}":{{'.encode()
             for index, (model, stream) in enumerate(self.capture.models(kind).items()):
                 yield ("," if index else "").encode() + jsjson.stringify(model).encode() + b":["
-                yield from _joined(stream.encoded())
+                for count, records in enumerate(stream.joined()):
+                    if count:
+                        yield b","
+                    yield records
                 yield b"]"
             yield b"}"
         tail = {
@@ -57,16 +62,3 @@ class DryRunReport:
             "error": self.error.to_json() if self.error else None,
         }
         yield b"," + jsjson.stringify(tail)[1:].encode()
-
-
-def _joined(records: Iterator[bytes], size: int = 1000) -> Iterator[bytes]:
-    """`b",".join(records)` in chunks of `size` records."""
-    batch: list[bytes] = []
-    separator = b""
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield separator + b",".join(batch)
-            batch, separator = [], b","
-    if batch:
-        yield separator + b",".join(batch)

@@ -2,7 +2,8 @@
 
 `Capture` is also the run's `RunHooks` (pages, pagination stops, invalid records, printed lines).
 Memory stays bounded: of each model only the first records are held, the rest are counted (and,
-when every record is wanted, spooled to a temporary file as the JSON lines they were encoded to).
+when every record is wanted, spooled to a temporary file as the JSON they were encoded to: one line
+per batch, the batch's JSON array).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import orjson
-
 from runtime.http.proxy import Attempt
+from runtime.sdk import values
 from runtime.sdk.types import LogLevel
 from runtime.sdk.validation import ValidationSummary
 
@@ -61,30 +61,33 @@ class RecordStream:
             tempfile.TemporaryFile("w+b") if keep_all else None  # noqa: SIM115
         )
 
-    def add(self, records: list[Any], encoded: list[bytes]) -> None:
-        """Records and their compact JSON (one line each: JSON text holds no raw newline)."""
+    def add(self, records: list[Any], encoded: bytes) -> None:
+        """Records and their JSON array (one line of the spool: compact JSON holds no newline)."""
         self.count += len(records)
         room = self._keep_first - len(self.first)
         if room > 0:
             self.first.extend(records[:room])
-        if self._spool is not None:
-            self._spool.write(b"\n".join(encoded) + b"\n")
+        if self._spool is not None and records:
+            self._spool.write(encoded)
+            self._spool.write(b"\n")
 
-    def encoded(self) -> Iterator[bytes]:
-        """Every record's JSON, in order (needs `keep_all`)."""
+    def joined(self) -> Iterator[bytes]:
+        """Every record's JSON in order, comma-separated, a batch at a time: the inside of the
+        JSON array of all of them (needs `keep_all`; else only the first records)."""
         if self._spool is None:
-            yield from (orjson.dumps(r) for r in self.first)
+            if self.first:
+                yield values.encode(self.first)[1:-1]
             return
         self._spool.flush()
         self._spool.seek(0)
         for line in self._spool:
-            yield line.rstrip(b"\n")
+            yield line[1:-2]  # without the array's brackets and the newline
         self._spool.seek(0, 2)
 
     def all(self) -> Iterator[Any]:
         """Every record, in order (needs `keep_all`)."""
-        for line in self.encoded():
-            yield orjson.loads(line)
+        for part in self.joined():
+            yield from values.decode(b"[" + part + b"]")
 
     def close(self) -> None:
         if self._spool is not None:
@@ -115,7 +118,7 @@ class Capture:
     _attempts: dict[int, list[Attempt]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add_records(self, kind: str, model: str, records: list[Any], encoded: list[bytes]) -> None:
+    def add_records(self, kind: str, model: str, records: list[Any], encoded: bytes) -> None:
         stream = self.records.get((kind, model))
         if stream is None:
             stream = RecordStream(keep_first=self.keep_first, keep_all=self.keep_all)

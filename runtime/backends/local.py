@@ -108,7 +108,7 @@ class LocalBackend:
         self.capture.add_log(level, message)
 
     async def write_records(
-        self, kind: str, model: str, records: list[Any], encoded: list[bytes]
+        self, kind: str, model: str, records: list[Any], encoded: bytes
     ) -> None:
         self.capture.add_records(kind, model, records, encoded)
         if self._listener is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import json
 import math
 import re
 import time
@@ -22,6 +21,7 @@ from runtime.errors import UserError
 from runtime.http.client import AnyClient, send
 from runtime.http.providers import Provider, unfillable_placeholder
 from runtime.sdk.types import Connection, HttpError, NetworkError
+from runtime.sdk.values import decode as decode_json
 
 ResponseType = Literal["json", "text", "arraybuffer", "stream"]
 
@@ -60,7 +60,7 @@ def parse_body(response: httpx.Response, response_type: ResponseType) -> Any:
     if not content or content.isspace():
         return None
     try:
-        return json.loads(content)
+        return decode_json(content)
     except ValueError:  # not JSON (or not UTF-8 JSON): the text, decoded by its charset
         return response.text
 

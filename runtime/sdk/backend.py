@@ -51,10 +51,10 @@ class Backend(Protocol):
     def log(self, level: LogLevel, message: str) -> None: ...
 
     async def write_records(
-        self, kind: str, model: str, records: list[Any], encoded: list[bytes]
+        self, kind: str, model: str, records: list[Any], encoded: bytes
     ) -> None:
-        """Save (`kind` "save"), delete or update `records` of `model`; `encoded` holds each
-        record's compact JSON, in the same order."""
+        """Save (`kind` "save"), delete or update `records` of `model`; `encoded` is their
+        compact JSON array, in the same order."""
 
     async def get_records_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
 

@@ -3,8 +3,9 @@ exactly as the script built them, checked against their model, de-duplicated by 
 
 A record that passes is kept as given (a model instance as `model_dump(by_alias=True,
 exclude_unset=True)`), never as pydantic would re-serialise it; dates become JavaScript's ISO text
-(see `runtime.sdk.values`). Each kept record also comes encoded (compact JSON bytes), which is what
-the dry-run report, the fixture recorder and the record store write.
+(see `runtime.sdk.values`). The kept records also come encoded, as one compact JSON array, which is
+what the dry-run report and its spool write; a batch of plain JSON data (the common case: records
+read from an API) is encoded in one orjson call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from runtime.sdk import values
@@ -25,7 +25,8 @@ METADATA_KEY = "_nango_metadata"
 @dataclass
 class PreparedBatch:
     records: list[Any]
-    encoded: list[bytes] = field(default_factory=list)
+    encoded: bytes = b"[]"
+    """`records` as one compact JSON array."""
     invalid: list[InvalidRecord] = field(default_factory=list)
     not_json: list[InvalidRecord] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
@@ -69,21 +70,25 @@ def prepare_batch(
 
 
 def _encode(batch: PreparedBatch, model: str) -> None:
-    """Fill `batch.encoded`; a record holding something JSON cannot hold goes to `not_json`, one
-    whose dates were turned into text is replaced by its plain JSON form."""
-    records = batch.records
-    for index, record in enumerate(records):
+    """Fill `batch.encoded`. Record by record when the batch is not plain JSON data: a record
+    holding something JSON cannot hold goes to `not_json` (and out of `records`), one whose dates
+    were turned into text is replaced by its plain JSON form."""
+    whole = values.encode_plain(batch.records)
+    if whole is not None:
+        batch.encoded = whole
+        return
+    kept: list[Any] = []
+    parts: list[bytes] = []
+    for record in batch.records:
         try:
-            encoded, converted = values.encode_checked(record)
+            encoded, plain = values.encode_checked(record)
         except values.NotJSONError as exc:
             batch.not_json.append(InvalidRecord(model, repr(record)[:500], [_not_json(exc)]))
             continue
-        batch.encoded.append(encoded)
-        if converted:
-            records[index] = orjson.loads(encoded)
-    if batch.not_json:
-        # keep records and their encodings aligned: the batch fails anyway
-        batch.records = [orjson.loads(e) for e in batch.encoded]
+        kept.append(plain)
+        parts.append(encoded)
+    batch.records = kept
+    batch.encoded = b"[" + b",".join(parts) + b"]"
 
 
 def _not_json(exc: values.NotJSONError) -> FieldError:

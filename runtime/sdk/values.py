@@ -6,10 +6,13 @@ Dates and datetimes become ISO 8601 text as JavaScript's `JSON.stringify` writes
 users (`2024-01-31T12:00:00.000Z`; a datetime without a zone is taken as UTC; a date is midnight
 UTC); NaN and infinities become `null`, as there. Anything else JSON cannot hold (a set, bytes, a
 Decimal, an arbitrary object) is refused with the path of the field that holds it.
+
+JSON read back (`decode`) keeps integers exact, however long.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping
@@ -19,11 +22,23 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-__all__ = ["NotJSONError", "encode", "encode_checked", "js_date", "to_json", "to_json_lenient"]
+__all__ = [
+    "NotJSONError",
+    "decode",
+    "encode",
+    "encode_checked",
+    "encode_plain",
+    "js_date",
+    "to_json",
+    "to_json_lenient",
+]
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _OPTIONS |= orjson.OPT_NON_STR_KEYS
 _MAX_DEPTH = 200
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+"""The shortest run of digits that can be an integer orjson reads as a float (beyond 64 bits)."""
 
 
 class NotJSONError(ValueError):
@@ -62,9 +77,19 @@ def encode(value: Any) -> bytes:
     return encode_checked(value)[0]
 
 
-def encode_checked(value: Any) -> tuple[bytes, bool]:
-    """`encode(value)`, and whether anything had to be converted on the way (a date, a model
-    instance nested in a dict, a big integer...): when not, `value` already is plain JSON data."""
+def encode_plain(value: Any) -> bytes | None:
+    """Compact JSON of `value` in one orjson call when it already is plain JSON data (as a page
+    of records read from an API is); None when anything in it would need converting (a date, a
+    model instance, an integer beyond 64 bits...) or is not JSON."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def encode_checked(value: Any) -> tuple[bytes, Any]:
+    """`encode(value)`, and `value` as plain JSON data: `value` itself when nothing had to be
+    converted on the way, else its converted form (dates as text, model instances as records)."""
     converted = False
 
     def default(item: Any) -> Any:
@@ -73,12 +98,34 @@ def encode_checked(value: Any) -> tuple[bytes, bool]:
         return _default(item)
 
     try:
-        return orjson.dumps(value, default=default, option=_OPTIONS), converted
+        encoded = orjson.dumps(value, default=default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         # Something orjson refuses (an unsupported type, an integer beyond 64 bits, nesting past
         # its limit): walk the value to convert what JSON can hold and name what it cannot.
         plain = _plain(value, "", 0)
-        return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode(), True
+        return _utf8(json.dumps(plain, ensure_ascii=False, separators=(",", ":"))), plain
+    # orjson wrote it, so it holds no integer orjson would read back as a float
+    return encoded, orjson.loads(encoded) if converted else value
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (only in strings): escaped, as JavaScript does
+        return "".join(_escape_surrogate(c) for c in text).encode()
+
+
+def _escape_surrogate(char: str) -> str:
+    return f"\\u{ord(char):04x}" if 0xD800 <= ord(char) <= 0xDFFF else char
+
+
+def decode(data: bytes) -> Any:
+    """JSON text as Python data, integers exact however long (`ValueError` when not JSON)."""
+    if _LONG_NUMBER not in data.translate(_DIGITS):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(data)
+    # a long run of digits, or what only `json` reads (NaN, a BOM, a lone surrogate...)
+    return json.loads(data)
 
 
 def to_json(value: Any) -> Any:
