@@ -13,9 +13,17 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from runtime.server.errors import ApiError
+from runtime.settings import RuntimeSettings
 from runtime.store import Environment, Store
 
-__all__ = ["CurrentEnvironment", "current_environment", "get_store"]
+__all__ = [
+    "CurrentEnvironment",
+    "CurrentSettings",
+    "CurrentStore",
+    "current_environment",
+    "get_settings",
+    "get_store",
+]
 
 _FAILED = "Authentication failed. The provided secret key is invalid."
 
@@ -57,3 +65,12 @@ def current_environment(
 
 
 CurrentEnvironment = Annotated[Environment, Depends(current_environment)]
+CurrentStore = Annotated[Store, Depends(get_store)]
+
+
+def get_settings(request: Request) -> RuntimeSettings:
+    settings: RuntimeSettings = request.app.state.settings
+    return settings
+
+
+CurrentSettings = Annotated[RuntimeSettings, Depends(get_settings)]
