@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import math
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # Nango's patterns, from its validation helpers.
 PROVIDER_PATTERN = r"^[a-zA-Z0-9_-]+$"
@@ -24,6 +26,29 @@ ProviderConfigKey = Annotated[
 ConnectionId = Annotated[str, StringConstraints(pattern=CONNECTION_ID_PATTERN, max_length=255)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+MAX_JSON_DEPTH = 128
+
+
+def check_json(value: Any) -> Any:
+    """A value JSON can carry both ways: finite numbers, nested at most MAX_JSON_DEPTH deep
+    (Python reads `NaN`, `1e999` and deep arrays; JavaScript's clients and our store do not)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+        if isinstance(item, dict):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 
 
 class Strict(BaseModel):
@@ -202,4 +227,4 @@ class MetadataBody(Strict):
 
     connection_id: NonEmpty | list[NonEmpty]
     provider_config_key: NonEmpty
-    metadata: dict[str, Any]
+    metadata: JsonObject
