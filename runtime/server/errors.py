@@ -95,7 +95,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        codes = {
+            400: "invalid_body",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+        }
         code = codes.get(exc.status_code, "invalid_request")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
