@@ -3,9 +3,8 @@ describes them), with Nango's validation rules (`packages/server/lib/helpers/val
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
 import math
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 

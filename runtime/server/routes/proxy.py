@@ -142,7 +142,6 @@ def _http_client(request: Request) -> httpx.AsyncClient:
     return client
 
 
-@router.api_route("/proxy/{path:path}", methods=METHODS, response_class=Response)
 async def proxy(
     request: Request,
     path: str,
@@ -191,6 +190,17 @@ async def proxy(
     body = await request.body()
     call.data = body if body and request.method != "GET" else None
     return await _send(request, call, integration.provider, connection)
+
+
+for _method in METHODS:
+    router.add_api_route(
+        "/proxy/{path:path}",
+        proxy,
+        methods=[_method],
+        operation_id=f"proxy_{_method.lower()}",
+        response_class=Response,
+        responses={200: {"description": "The provider's answer, status and body as is"}},
+    )
 
 
 async def _send(

@@ -140,7 +140,11 @@ def test_a_duplicate_key_is_refused(client: ApiClient) -> None:
     assert again.json()["error"] == {
         "code": "invalid_body",
         "errors": [
-            {"code": "invalid_string", "message": "Unique key already exists", "path": ["uniqueKey"]}
+            {
+                "code": "invalid_string",
+                "message": "Unique key already exists",
+                "path": ["uniqueKey"],
+            }
         ],
     }
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from tests.runtime.server.conftest import ApiClient, World, headers
 
 
@@ -121,7 +122,8 @@ def test_more_than_100_ids_and_unknown_parameters_are_refused(
     client: ApiClient, world: World
 ) -> None:
     many = client.get(
-        "/records", params={"model": "Issue", "ids": [str(i) for i in range(101)]},
+        "/records",
+        params={"model": "Issue", "ids": [str(i) for i in range(101)]},
         headers=headers(world),
     )
     assert error_of(many)["code"] == "invalid_query_params"

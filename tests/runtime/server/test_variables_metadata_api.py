@@ -66,7 +66,11 @@ def test_a_list_of_connections_changes_all_or_none(client: ApiClient, world: Wor
     world.store.connections.upsert(
         world.environment_id, "github", "beta", credentials={"type": "NONE"}
     )
-    body = {"connection_id": ["acme", "beta"], "provider_config_key": "github", "metadata": {"x": 1}}
+    body = {
+        "connection_id": ["acme", "beta"],
+        "provider_config_key": "github",
+        "metadata": {"x": 1},
+    }
     assert client.post("/connections/metadata", json=body).status_code == 201
     assert metadata_of(world, "beta") == {"x": 1}
     missing = {**body, "connection_id": ["acme", "ghost"], "metadata": {"y": 2}}
