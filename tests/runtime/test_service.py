@@ -89,7 +89,7 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
 def test_an_unwritable_data_dir_is_one_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
-    with pytest.raises(UserError, match="data directory .* is not writable"):
+    with pytest.raises(UserError, match=r"data directory .* is not writable"):
         prepare_runtime(RuntimeSettings(data_dir=blocker / "data"))
 
 
