@@ -98,37 +98,35 @@ def prepare_runtime(settings: RuntimeSettings, *, bind: bool | None = None) -> P
     opens the listening socket now, so a port in use fails before anything is printed."""
     _check_secret_keys(settings)
     url = _database_url(settings)
-    lock = _lock_sqlite(url) if settings.is_sqlite else None
-    listener: socket.socket | None = None
-    try:
+    with contextlib.ExitStack() as opened:  # closed again unless everything succeeds
+        lock = _lock_sqlite(url) if settings.is_sqlite else None
+        opened.callback(release_lock, lock)
         key, key_file, generated = _encryption_key(settings)
+        listener: socket.socket | None = None
         if bind if bind is not None else settings.role != "worker":
             listener = open_listener(settings.host, settings.port)
+            opened.callback(listener.close)
             settings = settings.model_copy(update={"port": listener.getsockname()[1]})
         store = open_store(url, encryption_key=key)
-    except BaseException:
-        if listener is not None:
-            listener.close()
-        release_lock(lock)
-        raise
-    try:
+        opened.callback(store.close)
         environments = [_ensure_environment(store, settings, name) for name in ENVIRONMENTS]
-    except BaseException:
-        store.close()
-        if listener is not None:
-            listener.close()
-        release_lock(lock)
-        raise
+        opened.pop_all()
     return PreparedRuntime(
         settings=settings,
         store=store,
         environments=environments,
-        database=redacted(normalise_url(url)).replace("+pysqlite", "").replace("+psycopg", ""),
+        database=_shown(url),
         encryption_key_file=key_file,
         is_encryption_key_generated=generated,
         listener=listener,
         _lock=lock,
     )
+
+
+def _shown(url: str) -> str:
+    """The database URL for people: password hidden, no driver name."""
+    shown = redacted(normalise_url(url))
+    return shown.replace("+pysqlite", "").replace("+psycopg", "")
 
 
 def migrate_database(settings: RuntimeSettings) -> tuple[str | None, str, str]:
@@ -137,7 +135,7 @@ def migrate_database(settings: RuntimeSettings) -> tuple[str | None, str, str]:
 
     url = _database_url(settings)
     before, after = upgrade(url)
-    return before, after, redacted(normalise_url(url))
+    return before, after, _shown(url)
 
 
 def _check_secret_keys(settings: RuntimeSettings) -> None:
@@ -306,6 +304,7 @@ def serve(prepared: PreparedRuntime, *, stop: threading.Event | None = None) -> 
     and release the store, the socket and the lock."""
     stop = stop or threading.Event()
     role = prepared.settings.role
+    configure_logging()
     with _stopping_on_signals(stop):
         try:
             with _worker_running(prepared, stop, background=role == "all") as run_worker:
@@ -376,10 +375,11 @@ def _serve_http(prepared: PreparedRuntime, stop: threading.Event) -> None:
     app = create_app(prepared.settings, prepared.store)
     config = uvicorn.Config(
         app,
-        log_level="info",
+        log_config=None,  # configure_logging() did it
+        access_log=False,  # request lines carry query strings, which may carry secrets
         server_header=False,
         timeout_graceful_shutdown=10,
-        lifespan="off",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     watcher = threading.Thread(
@@ -387,6 +387,25 @@ def _serve_http(prepared: PreparedRuntime, stop: threading.Event) -> None:
     )
     watcher.start()
     server.run(sockets=[prepared.listener])
+
+
+def configure_logging() -> None:
+    """The runtime's and uvicorn's logs, to stderr (stdout holds the start banner only)."""
+    import logging.config
+
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "plain"}
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {"stderr": handler},
+            "loggers": {
+                name: {"handlers": ["stderr"], "level": "INFO", "propagate": False}
+                for name in ("nango", "uvicorn")
+            },
+        }
+    )
 
 
 def _stop_when_set(stop: threading.Event, server: Any) -> None:
