@@ -3,7 +3,7 @@ schemas are strict), and errors in Nango's `errors: [{code, message, path}]` for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
@@ -18,11 +18,11 @@ def invalid(code: str, field: str | None, message: str, *, kind: str = "custom")
     return ApiError(400, code, None, errors=[{"code": kind, "message": message, "path": path}])
 
 
-def only_query(*names: str) -> Callable[[Request], None]:
+def only_query(*names: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency refusing query parameters other than `names` (400 invalid_query_params)."""
     allowed = frozenset(names)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted({name for name in request.query_params if name not in allowed})
         if unknown:
             listed = ", ".join(f"'{name}'" for name in unknown)
