@@ -7,7 +7,7 @@ For each backend, N records (the shape of `store_bench.py`) are saved into a fre
 `nango runtime start --role api` serves it in its own process. Timed alternately, `--repeat`
 times each:
 
-  api        a client (httpx, one keep-alive connection) pages through every record with
+  api        a client (http.client, one keep-alive connection) pages through every record with
              `GET /records?model=Item&limit=<page>`, following `next_cursor`: each page's
              body read in full, its records counted, the cursor taken from its end (with
              --parse, each page parsed with orjson instead).
@@ -21,6 +21,7 @@ Times are medians; the exit code is 0, or 1 when a target is missed or a run fai
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import statistics
@@ -28,11 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import orjson
 
 BENCH = Path(__file__).resolve().parent
@@ -96,24 +97,48 @@ def runtime_process(url: str, data_dir: Path, key: str) -> Iterator[str]:
         log.close()
 
 
-def read_api(client: httpx.Client, page: int) -> int:
+class Client:
+    """One keep-alive HTTP/1.1 connection (the standard library's: the lightest Python client,
+    so the time is the API's, not the client's)."""
+
+    def __init__(self, base: str) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self._connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=120)
+        self._headers = {
+            "Authorization": f"Bearer {SECRET_KEY}",
+            "Connection-Id": "c1",
+            "Provider-Config-Key": "bench",
+        }
+
+    def get(self, path: str, query: dict[str, str | int]) -> bytes:
+        self._connection.request(
+            "GET", f"{path}?{urllib.parse.urlencode(query)}", headers=self._headers
+        )
+        response = self._connection.getresponse()
+        content = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}: {content[:200]!r}")
+        return content
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def read_api(client: Client, page: int) -> int:
     """Every record through the API: each page's body read in full, its records counted and
-    `next_cursor` taken from its end (as `store_bench.py` reads pages; parsing the records is
-    the client's business, and timed apart with --parse)."""
+    `next_cursor` taken from its end (as `store_bench.py` reads pages; with --parse, each page
+    is parsed with orjson instead)."""
     seen, cursor = 0, None
-    headers = {"Connection-Id": "c1", "Provider-Config-Key": "bench"}
     while True:
-        params: dict[str, str | int] = {"model": MODEL, "limit": page}
+        query: dict[str, str | int] = {"model": MODEL, "limit": page}
         if cursor:
-            params["cursor"] = cursor
-        response = client.get("/records", params=params, headers=headers)
-        response.raise_for_status()
+            query["cursor"] = cursor
+        content = client.get("/records", query)
         if PARSE:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
             seen += len(body["records"])
             cursor = body["next_cursor"]
         else:
-            content = response.content
             seen += content.count(b'"_nango_metadata":')
             tail = content[content.rindex(b'"next_cursor":') + 14 : -1]
             cursor = None if tail == b"null" else tail.strip(b'"').decode()
@@ -143,8 +168,8 @@ def measure(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[float, 
     try:
         pk = connection_pk(store)
         with runtime_process(url, data_dir, key) as base:
-            auth = {"Authorization": f"Bearer {SECRET_KEY}"}
-            with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
+            client = Client(base)
+            try:
                 read_api(client, args.page)  # warm-up: connection, caches
                 raw_pages(store, pk, args.page)
                 for _ in range(args.repeat):
@@ -156,6 +181,8 @@ def measure(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[float, 
                     if raw_pages(store, pk, args.page) != args.records:
                         raise RuntimeError("the raw query did not return every record")
                     raw_times.append(time.perf_counter() - start)
+            finally:
+                client.close()
     finally:
         store.close()
     return statistics.median(api_times), statistics.median(raw_times)
