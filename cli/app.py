@@ -11,6 +11,7 @@ from cli.commands.compile import compile as compile_command
 from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
+from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
 
@@ -35,6 +36,7 @@ app.command("compile")(compile_command)
 app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
 app.command("version")(version_command)
+app.add_typer(runtime_app, name="runtime")
 
 
 def _print_version(value: bool) -> None:

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -106,6 +107,19 @@ class RuntimeSettings(BaseModel):
 _LIST_SETTINGS = {"proxy_base_url_override_denylist"}
 
 
+def _list_value(name: str, value: str) -> list[str]:
+    """A list setting: Nango's JSON array of strings, or a comma-separated list."""
+    if not value.strip().startswith("["):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise UserError(f"NANGO_{name.upper()} must be a JSON array of strings (or a comma list)")
+    return [v.strip() for v in parsed if v.strip()]
+
+
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in RuntimeSettings.model_fields:
@@ -114,11 +128,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         value = environ.get(f"NANGO_{name.upper()}")
         if value is None or value == "":
             continue
-        found[name] = (
-            [v.strip() for v in value.split(",") if v.strip()]
-            if (name in _LIST_SETTINGS)
-            else value
-        )
+        found[name] = _list_value(name, value) if name in _LIST_SETTINGS else value
     environments: dict[str, Any] = {}
     for env in ENVIRONMENTS:
         urls = environ.get(f"NANGO_WEBHOOK_URLS_{env.upper()}")

@@ -2,49 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from runtime import __version__
-from runtime.server.errors import error_body, install_error_handlers
-from runtime.server.routes import health
+from runtime.http.client import build_client
+from runtime.server.errors import install_error_handlers
+from runtime.server.limits import BodySizeLimit
+from runtime.server.routes import health, integrations, metadata, proxy, records, variables
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["PROXY_TIMEOUT_S", "create_app"]
+
+PROXY_TIMEOUT_S = 120.0
 
 
 def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     """The API over `store` (the caller owns both and closes the store)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.http_client.aclose()
+
     app = FastAPI(
         title="nango-py runtime",
         version=__version__,
         description="Nango's public API (as Nango's Node client 0.71.10 uses it), the deploy "
-        "endpoints of the nango CLI, and the OAuth connect flow.",
+        "endpoints of the nango CLI, and the OAuth connect flow. Every endpoint but /health "
+        "and /oauth/* needs `Authorization: Bearer <environment secret key>`.",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.settings = settings
+    # One connection pool for every proxied call (the provider's API, on the user's behalf).
+    app.state.http_client = build_client(timeout=PROXY_TIMEOUT_S)
     install_error_handlers(app)
-    _limit_body_size(app, settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(records.router)
+    # Before the connections router: its /connections/{id} would take /connections/metadata.
+    app.include_router(metadata.router)
+    app.include_router(integrations.router)
+    app.include_router(variables.router)
+    app.include_router(proxy.router)
     return app
-
-
-def _limit_body_size(app: FastAPI, limit: int) -> None:
-    """Refuse a body larger than `limit` bytes with 413, from its Content-Length or as it comes."""
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return JSONResponse(
-                error_body("request_too_large", f"The request body is larger than {limit} bytes"),
-                413,
-            )
-        return await call_next(request)

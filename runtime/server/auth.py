@@ -7,20 +7,31 @@ SHA-256 and compared in constant time; a key never sees another environment's ro
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from runtime.server.errors import ApiError
+from runtime.settings import RuntimeSettings
 from runtime.store import Environment, Store
+from runtime.store.environments import hash_secret_key
 
-__all__ = ["CurrentEnvironment", "current_environment", "get_store"]
+__all__ = [
+    "CurrentEnvironment",
+    "CurrentSettings",
+    "CurrentStore",
+    "current_environment",
+    "get_settings",
+    "get_store",
+]
 
 _FAILED = "Authentication failed. The provided secret key is invalid."
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
@@ -44,16 +55,60 @@ def _key_of(authorization: str | None) -> str:
     return key
 
 
-def current_environment(
+class KeyCache:
+    """Environments by the SHA-256 of their keys, for a few seconds: most requests then need
+    no database round trip to authenticate (a replaced key stops working within `ttl_s`)."""
+
+    def __init__(self, ttl_s: float = 10.0, size: int = 256) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._found: dict[str, tuple[Environment, float]] = {}
+
+    def get(self, digest: str) -> Environment | None:
+        hit = self._found.get(digest)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, digest: str, environment: Environment) -> None:
+        if len(self._found) >= self.size:
+            self._found.clear()
+        self._found[digest] = (environment, time.monotonic() + self.ttl_s)
+
+
+def _key_cache(request: Request) -> KeyCache:
+    cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    if cache is None:
+        cache = request.app.state.key_cache = KeyCache()
+    return cache
+
+
+async def current_environment(
+    request: Request,
     store: Annotated[Store, Depends(get_store)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Environment:
-    """The environment the request's secret key belongs to."""
+    """The environment the request's secret key belongs to (unknown keys are always looked
+    up; known ones are cached briefly)."""
     key = _key_of(authorization)
-    environment = store.environments.find_by_secret_key(key)
+    cache = _key_cache(request)
+    digest = hash_secret_key(key)
+    environment = cache.get(digest)
     if environment is None:
-        raise ApiError(401, "unknown_account", _FAILED, payload={})
+        environment = await run_in_threadpool(store.environments.find_by_secret_key, key)
+        if environment is None:
+            raise ApiError(401, "unknown_account", _FAILED, payload={})
+        cache.put(digest, environment)
     return environment
 
 
 CurrentEnvironment = Annotated[Environment, Depends(current_environment)]
+CurrentStore = Annotated[Store, Depends(get_store)]
+
+
+async def get_settings(request: Request) -> RuntimeSettings:
+    settings: RuntimeSettings = request.app.state.settings
+    return settings
+
+
+CurrentSettings = Annotated[RuntimeSettings, Depends(get_settings)]

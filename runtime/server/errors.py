@@ -37,6 +37,7 @@ _LOCATIONS = {
     "body": "invalid_body",
     "path": "invalid_uri_params",
 }
+_ORDER = ["query", "path", "header", "body"]
 
 
 class ApiError(Exception):
@@ -59,21 +60,25 @@ def error_body(code: str, message: str | None = None, **extra: Any) -> dict[str,
 
 
 def _validation_errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
-    code = "invalid_body"
-    details = []
+    """Nango validates the query, then the headers, then the body, and answers the first that
+    fails: the code of the first error's location, with the errors of that location only."""
+    located = []
     for error in errors:
         location = list(error.get("loc", ()))
-        if location and location[0] in _LOCATIONS:
-            code = _LOCATIONS[location[0]]
-            location = location[1:]
-        details.append(
-            {
-                "code": str(error.get("type", "invalid")),
-                "message": str(error.get("msg", "invalid value")),
-                "path": [str(part) for part in location],
-            }
-        )
-    return code, details
+        where = location[0] if location and location[0] in _LOCATIONS else "body"
+        path = location[1:] if location and location[0] in _LOCATIONS else location
+        located.append((where, path, error))
+    first = min((w for w, _, _ in located), key=_ORDER.index, default="body")
+    details = [
+        {
+            "code": str(error.get("type", "invalid")),
+            "message": str(error.get("msg", "invalid value")),
+            "path": [part if isinstance(part, int) else str(part) for part in path],
+        }
+        for where, path, error in located
+        if where == first
+    ]
+    return _LOCATIONS[first], details
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -90,7 +95,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        codes = {
+            400: "invalid_body",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+        }
         code = codes.get(exc.status_code, "invalid_request")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
