@@ -1,0 +1,74 @@
+"""Fixtures of the credentials tests: a fake OAuth provider, a catalog naming it, and a store on
+each backend (the store suite's fixtures) with an environment and integrations of the fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runtime.settings import RuntimeSettings
+from runtime.store import Store
+from tests.runtime.credentials.fake_oauth import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FakeOAuth,
+    FakeOAuthServer,
+    write_catalog,
+)
+from tests.runtime.store.conftest import (  # the store suite's fixtures, on both backends
+    postgres,
+    postgres_store,
+    sqlite_template,
+    store,
+    store_url,
+)
+
+__all__ = ["postgres", "postgres_store", "sqlite_template", "store", "store_url"]
+
+
+@pytest.fixture
+def oauth_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOAuthServer]:
+    """The fake provider, with NANGO_PROVIDERS_FILE naming a catalog of its providers."""
+    server = FakeOAuthServer()
+    catalog = write_catalog(tmp_path / "providers.yaml", server.url)
+    monkeypatch.setenv("NANGO_PROVIDERS_FILE", str(catalog))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth(oauth_server: FakeOAuthServer) -> FakeOAuth:
+    return oauth_server.state
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> RuntimeSettings:
+    return RuntimeSettings(data_dir=tmp_path / "data", server_url="http://runtime.test")
+
+
+@dataclass(frozen=True)
+class Env:
+    """Environment `dev` with integrations `fake` (OAUTH2), `plain` and `cc` (OAUTH2_CC)."""
+
+    store: Store
+    id: int
+    settings: RuntimeSettings
+
+
+@pytest.fixture
+def env(store: Store, settings: RuntimeSettings, oauth_server: FakeOAuthServer) -> Env:
+    environment = store.environments.ensure("dev").environment
+    for key, provider in (("fake", "fake-oauth"), ("plain", "fake-oauth-plain")):
+        store.integrations.create(
+            environment.id,
+            key,
+            provider,
+            oauth_client_id=CLIENT_ID,
+            oauth_client_secret=CLIENT_SECRET,
+            oauth_scopes=["read", "write", "offline"],
+        )
+    store.integrations.create(environment.id, "cc", "fake-cc")
+    return Env(store, environment.id, settings)
