@@ -3,6 +3,7 @@ each backend (the store suite's fixtures) with an environment and integrations o
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,14 @@ from tests.runtime.store.conftest import (  # the store suite's fixtures, on bot
 )
 
 __all__ = ["postgres", "postgres_store", "sqlite_template", "store", "store_url"]
+
+
+def database_bytes(store: Store) -> bytes:
+    """Everything of a SQLite store on disk (the file and its write-ahead log)."""
+    path = Path(store.database.engine.url.database or "")
+    return b"".join(
+        part.read_bytes() for part in (path, path.with_name(path.name + "-wal")) if part.exists()
+    )
 
 
 @pytest.fixture
@@ -56,11 +65,13 @@ class Env:
     store: Store
     id: int
     settings: RuntimeSettings
+    secret_key: str
 
 
 @pytest.fixture
 def env(store: Store, settings: RuntimeSettings, oauth_server: FakeOAuthServer) -> Env:
-    environment = store.environments.ensure("dev").environment
+    secret_key = str(uuid.uuid4())
+    environment = store.environments.ensure("dev", secret_key=secret_key).environment
     for key, provider in (("fake", "fake-oauth"), ("plain", "fake-oauth-plain")):
         store.integrations.create(
             environment.id,
@@ -71,4 +82,4 @@ def env(store: Store, settings: RuntimeSettings, oauth_server: FakeOAuthServer) 
             oauth_scopes=["read", "write", "offline"],
         )
     store.integrations.create(environment.id, "cc", "fake-cc")
-    return Env(store, environment.id, settings)
+    return Env(store, environment.id, settings, secret_key)

@@ -256,6 +256,19 @@ def write_catalog(path: Path, base: str) -> Path:
             "proxy": {"base_url": f"{base}/api"},
         },
     }
+    for mode, extra in (
+        ("API_KEY", {"headers": {"x-api-key": "${apiKey}"}}),
+        ("BASIC", {}),
+        ("NONE", {}),
+        ("APP", {}),
+        ("JWT", {}),
+        ("TWO_STEP", {}),
+    ):
+        entries[f"fake-{mode.lower().replace('_', '-')}"] = {
+            "display_name": f"Fake {mode}",
+            "auth_mode": mode,
+            "proxy": {"base_url": f"{base}/api", **extra},
+        }
     import yaml
 
     path.write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
