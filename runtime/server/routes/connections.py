@@ -101,7 +101,21 @@ def _list_tags(request: Request) -> dict[str, str] | None:
         raise invalid_query(validation_details(exc)) from None
 
 
-@router.get("/connections", response_model=ConnectionList)
+_TAGS_PARAMETER = {
+    "name": "tags",
+    "in": "query",
+    "style": "deepObject",
+    "explode": True,
+    "description": "tags[key]=value: connections holding every given tag (keys any case)",
+    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
+
+@router.get(
+    "/connections",
+    response_model=ConnectionList,
+    openapi_extra={"parameters": [_TAGS_PARAMETER]},
+)
 def list_connections(
     request: Request,
     environment: CurrentEnvironment,

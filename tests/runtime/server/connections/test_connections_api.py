@@ -490,3 +490,14 @@ def test_no_imported_secret_is_in_the_database_file_in_clear(api: Api, tmp_path:
 def test_expires_at_in_js_format(api: Api) -> None:
     moment = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert js_iso(moment) == "2030-05-06T07:08:09.000Z"
+
+
+def test_openapi_describes_the_connection_and_oauth_endpoints(api: Api) -> None:
+    spec = api.get("/openapi.json", key=None).json()
+    paths = spec["paths"]
+    assert set(paths["/connections"]) == {"get", "post"}
+    assert set(paths["/connections/{connection_id}"]) == {"get", "delete"}
+    for path in ("/oauth/connect/{integration}", "/oauth/callback", "/oauth/connect-link"):
+        assert path in paths
+    listed = [p["name"] for p in paths["/connections"]["get"]["parameters"]]
+    assert {"connectionId", "integrationId", "tags", "limit", "page"} <= set(listed)
