@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ __all__ = [
 
 SESSION_LIFETIME = timedelta(minutes=15)
 _OAUTH_MODES = frozenset({"OAUTH2"})
+# What `secrets.token_urlsafe` makes: states and link tokens are never anything else.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def session_for_link(
 ) -> OAuthSession:
     """The pending session of a connect link; a `ConnectError` when the link is not (or no
     longer) valid for this integration and connection."""
-    session = store.oauth.get_by_link(link_hash(token))
+    session = store.oauth.get_by_link(link_hash(token)) if _TOKEN.match(token) else None
     if (
         session is None
         or session.integration_key != integration_key
@@ -235,7 +238,7 @@ def finish(
     """Complete the flow from the callback's query (`state`, then `code`, or the provider's
     `error` and `error_description`)."""
     state = params.get("state") or ""
-    session = store.oauth.get(state) if state else None
+    session = store.oauth.get(state) if _TOKEN.match(state) else None
     refusal = _refusal(session, params)
     if refusal is not None:
         if session is not None and session.status == PENDING:

@@ -87,7 +87,8 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
-_EndUserId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Kept in columns of their own: no NUL, which PostgreSQL text cannot hold.
+_EndUserId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]+$")]
 
 
 class EndUserOrganization(BaseModel):

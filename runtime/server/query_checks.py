@@ -11,7 +11,13 @@ from starlette.datastructures import QueryParams
 
 from runtime.server.errors import ApiError
 
-__all__ = ["bracketed", "check_known_keys", "invalid_query", "validation_details"]
+__all__ = [
+    "bracketed",
+    "check_known_keys",
+    "check_no_nul",
+    "invalid_query",
+    "validation_details",
+]
 
 
 def validation_details(error: ValidationError, prefix: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -59,3 +65,12 @@ def bracketed(query: QueryParams, name: str) -> dict[str, str] | None:
         if key.startswith(prefix) and key.endswith("]"):
             found[key[len(prefix) : -1]] = value
     return found or None
+
+
+def check_no_nul(query: QueryParams) -> None:
+    """A 400 for a NUL character in any key or value (no database keeps one in text)."""
+    for key, value in query.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise invalid_query(
+                [{"code": "invalid_string", "message": "must not contain NUL", "path": [key]}]
+            )

@@ -35,6 +35,7 @@ from runtime.server.errors import ApiError
 from runtime.server.query_checks import (
     bracketed,
     check_known_keys,
+    check_no_nul,
     invalid_query,
     validation_details,
 )
@@ -57,6 +58,7 @@ _LIST_KEYS = (
     "page",
 )
 _DEFAULT_LIMIT = 10_000
+_MAX_PAGE = 1_000_000  # page x limit stays a 64-bit offset
 
 
 class _ListTags(BaseModel):
@@ -131,12 +133,13 @@ def list_connections(
     ] = None,
     integration_id: Annotated[str | None, Query(alias="integrationId", min_length=1)] = None,
     limit: Annotated[int | None, Query(ge=1, le=2000)] = None,
-    page: Annotated[int | None, Query(ge=0)] = None,
+    page: Annotated[int | None, Query(ge=0, le=_MAX_PAGE)] = None,
 ) -> ConnectionList:
     """The environment's connections, newest first, without credentials. Filters: `connectionId`,
     `search` (in the connection id), `integrationId` (comma-separated), `endUserId`,
     `endUserOrganizationId`, `tags[key]=value`; `limit` (1 to 2000) and `page` (from 0)."""
     check_known_keys(request.query_params, _LIST_KEYS, bracketed_names=("tags",))
+    check_no_nul(request.query_params)
     where = ConnectionFilter(
         integration_keys=None
         if integration_id is None

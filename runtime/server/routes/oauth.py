@@ -28,6 +28,7 @@ from runtime.credentials.errors import ConnectError
 from runtime.server.auth import CurrentEnvironment, current_environment, get_store
 from runtime.server.connection_wire import (
     CONNECTION_ID_PATTERN,
+    PROVIDER_CONFIG_KEY_PATTERN,
     ConnectLinkBody,
     ConnectLinkCreated,
     ConnectLinkStatus,
@@ -42,6 +43,7 @@ from runtime.store import OAuthSession
 router = APIRouter(tags=["oauth"])
 
 _CONNECTION_ID = re.compile(CONNECTION_ID_PATTERN)
+_INTEGRATION = re.compile(PROVIDER_CONFIG_KEY_PATTERN)
 
 
 def _settings(request: Request) -> RuntimeSettings:
@@ -76,7 +78,7 @@ def create_connect_link(
 def connect_link_status(
     request: Request,
     environment: CurrentEnvironment,
-    link: Annotated[str, Path(min_length=1, max_length=200)],
+    link: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]+$", max_length=200)],
 ) -> ConnectLinkStatus:
     """What became of a connect link: PENDING (not used yet), EXCHANGING, SUCCESS, ERROR (with
     the message the page showed) or EXPIRED."""
@@ -128,6 +130,8 @@ def connect(
     connection_id = request.query_params.get("connection_id") or ""
     if not _CONNECTION_ID.match(connection_id) or len(connection_id) > 255:
         return page("Cannot connect", "A valid connection_id is required", status=400)
+    if not _INTEGRATION.match(integration) or len(integration) > 255:
+        return page("Cannot connect", f'Integration "{integration}" does not exist', status=404)
     try:
         session = _session(request, integration, connection_id, authorization)
         target = authorization_url(get_store(request), session)

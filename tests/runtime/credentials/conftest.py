@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
+from runtime.store.schema import metadata
 from tests.runtime.credentials.fake_oauth import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -31,11 +33,23 @@ __all__ = ["postgres", "postgres_store", "sqlite_template", "store", "store_url"
 
 
 def database_bytes(store: Store) -> bytes:
-    """Everything of a SQLite store on disk (the file and its write-ahead log)."""
-    path = Path(store.database.engine.url.database or "")
-    return b"".join(
-        part.read_bytes() for part in (path, path.with_name(path.name + "-wal")) if part.exists()
-    )
+    """Everything the store keeps: a SQLite file with its write-ahead log, or every row of every
+    table of a PostgreSQL database (text as UTF-8, binary as is)."""
+    if store.backend == "sqlite":
+        path = Path(store.database.engine.url.database or "")
+        parts = (path, path.with_name(path.name + "-wal"))
+        return b"".join(part.read_bytes() for part in parts if part.exists())
+    found = []
+    with store.database.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for value in row:
+                    found.append(
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
+    return b"\n".join(found)
 
 
 @pytest.fixture

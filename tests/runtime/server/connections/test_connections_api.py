@@ -459,8 +459,6 @@ def test_import_without_connection_id_generates_one_and_keeps_tags_and_end_user(
 
 
 def test_no_imported_secret_is_in_the_database_file_in_clear(api: Api, tmp_path: Path) -> None:
-    if api.env.store.backend != "sqlite":
-        pytest.skip("reads the SQLite file")
     secrets = {
         "fake": {
             "type": "OAUTH2",
@@ -501,3 +499,76 @@ def test_openapi_describes_the_connection_and_oauth_endpoints(api: Api) -> None:
         assert path in paths
     listed = [p["name"] for p in paths["/connections"]["get"]["parameters"]]
     assert {"connectionId", "integrationId", "tags", "limit", "page"} <= set(listed)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/connections?connectionId=a%00b", None),
+        ("GET", "/connections?search=%00", None),
+        ("GET", "/connections?integrationId=%00", None),
+        ("GET", "/connections?endUserId=%00", None),
+        ("GET", "/connections?endUserOrganizationId=x%00", None),
+        ("GET", "/connections?tags[a]=%00", None),
+        ("GET", "/connections?limit=5&page=100000000000000000000", None),
+        ("GET", "/connections?limit=99999999999999999999999", None),
+        ("GET", "/connections/a?provider_config_key=%00", None),
+        ("GET", "/connections/%00?provider_config_key=fake", None),
+        ("DELETE", "/connections/a%00?provider_config_key=fake", None),
+        ("GET", "/oauth/callback?state=%00&code=x", None),
+        ("GET", "/oauth/callback?state=" + "s" * 5000, None),
+        ("GET", "/oauth/connect/fa%00ke?connection_id=a", None),
+        ("GET", "/oauth/connect/fake?connection_id=a&link=%00", None),
+        ("GET", "/oauth/connect/fake?connection_id=a&params[host]=%00", None),
+        ("GET", "/oauth/connect-link/%00", None),
+        (
+            "POST",
+            "/oauth/connect-link",
+            {"provider_config_key": "fake", "connection_id": "a", "metadata": {"k": "\x00"}},
+        ),
+        (
+            "POST",
+            "/connections",
+            {
+                "provider_config_key": "fake",
+                "connection_id": "a",
+                "credentials": {"type": "OAUTH2", "access_token": "\x00"},
+                "end_user": {"id": "\x00", "email": "\x00"},
+                "tags": {"a": "\x00"},
+                "metadata": {"\x00": "\x00"},
+                "connection_config": {"k": "\x00"},
+            },
+        ),
+        (
+            "POST",
+            "/connections",
+            {
+                "provider_config_key": "fake",
+                "credentials": {
+                    "type": "OAUTH2",
+                    "access_token": "x",
+                    "expires_at": "9999-12-31T23:59:59Z",
+                },
+            },
+        ),
+        (
+            "POST",
+            "/connections",
+            {
+                "provider_config_key": "fake",
+                "credentials": {"type": "OAUTH2", "access_token": "x", "expires_at": 10**30},
+            },
+        ),
+        (
+            "POST",
+            "/connections",
+            {
+                "provider_config_key": "fake",
+                "credentials": {"type": "JWT", "token": "x", "deep": [[[[[[[[[[1]]]]]]]]]]},
+            },
+        ),
+    ],
+)
+def test_hostile_input_is_never_a_server_error(api: Api, method: str, path: str, body: Any) -> None:
+    response = api.call(method, path, json=body) if body is not None else api.call(method, path)
+    assert response.status_code < 500, response.text
