@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import Row
 
 from runtime.store.base import Part, check_name
@@ -55,6 +56,17 @@ class OAuthSession:
         return now >= self.expires_at
 
 
+def _integration_id(connection: DbConnection, environment_id: int, key: str) -> int:
+    found = connection.execute(
+        select(integrations.c.id).where(
+            integrations.c.environment_id == environment_id, integrations.c.unique_key == key
+        )
+    ).scalar()
+    if found is None:
+        raise NotFoundError(f'Integration "{key}" does not exist', kind="integration", key=key)
+    return int(found)
+
+
 class OAuthSessions(Part):
     """Connect sessions by state, or by the hash of their connect link's token."""
 
@@ -79,37 +91,25 @@ class OAuthSessions(Part):
         sealed = None
         if code_verifier is not None:
             sealed = self._cipher.encrypt_text(code_verifier, purpose=_VERIFIER_PURPOSE)
+        values = {
+            "state": state,
+            "environment_id": environment_id,
+            "connection_id": connection_id,
+            "link_hash": link_hash,
+            "status": PENDING,
+            "code_verifier_encrypted": sealed,
+            "scopes": list(scopes),
+            "connection_config": dict(connection_config or {}),
+            "metadata": None if metadata is None else dict(metadata),
+            "redirect_uri": redirect_uri,
+            "result": None,
+            "created_at": now,
+            "expires_at": to_us(expires_at),
+        }
         with self._db.write() as connection:
             stale = oauth_sessions.c.expires_at < now - _KEPT_AFTER_EXPIRY_US
             connection.execute(delete(oauth_sessions).where(stale))
-            integration_id = connection.execute(
-                select(integrations.c.id).where(
-                    integrations.c.environment_id == environment_id,
-                    integrations.c.unique_key == integration_key,
-                )
-            ).scalar()
-            if integration_id is None:
-                raise NotFoundError(
-                    f'Integration "{integration_key}" does not exist',
-                    kind="integration",
-                    key=integration_key,
-                )
-            values = {
-                "state": state,
-                "environment_id": environment_id,
-                "integration_id": integration_id,
-                "connection_id": connection_id,
-                "link_hash": link_hash,
-                "status": PENDING,
-                "code_verifier_encrypted": sealed,
-                "scopes": list(scopes),
-                "connection_config": dict(connection_config or {}),
-                "metadata": None if metadata is None else dict(metadata),
-                "redirect_uri": redirect_uri,
-                "result": None,
-                "created_at": now,
-                "expires_at": to_us(expires_at),
-            }
+            values["integration_id"] = _integration_id(connection, environment_id, integration_key)
             connection.execute(insert(oauth_sessions).values(**values))
         found = self.get(state)
         assert found is not None
