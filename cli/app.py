@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from cli.commands.compile import compile as compile_command
+from cli.commands.connection import connection_app
 from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
+from cli.commands.integration import integration_app
 from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
@@ -37,6 +39,8 @@ app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
 app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")
+app.add_typer(connection_app)
+app.add_typer(integration_app)
 
 
 def _print_version(value: bool) -> None:

@@ -16,6 +16,7 @@
 | `script_memory_mb` | `NANGO_SCRIPT_MEMORY_MB` | 2048 (a script past it fails its run) |
 | `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24h, 15m, 1h, 5m |
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
+| `token_timeout_s` | `NANGO_TOKEN_TIMEOUT_S` | 20 (a provider's token endpoint, per request) |
 | `webhook_urls` (per environment, TOML `[environments.dev]`) | `NANGO_WEBHOOK_URLS_DEV` | none |
 """
 
@@ -81,6 +82,7 @@ class RuntimeSettings(BaseModel):
     webhook_timeout_s: float = Field(3600.0, gt=0)
     on_event_timeout_s: float = Field(300.0, gt=0)
     max_body_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    token_timeout_s: float = Field(20.0, gt=0, le=300)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
 
     @property

@@ -67,7 +67,13 @@ class Cli:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.monkeypatch = monkeypatch
 
-    def __call__(self, *args: str, cwd: Path | None = None, expect: int | None = 0) -> CliResult:
+    def __call__(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        expect: int | None = 0,
+        input: str | None = None,
+    ) -> CliResult:
         from cli.app import app
         from cli.terminal import console as output
 
@@ -75,7 +81,7 @@ class Cli:
             self.monkeypatch.chdir(cwd)
         output.stdout.cache_clear()
         output.stderr.cache_clear()
-        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
         found = CliResult(result.exit_code, result.stdout, result.stderr)
         if expect is not None:
             assert found.exit_code == expect, found.output

@@ -70,7 +70,22 @@ AuthMode = Literal[
 
 _CATALOG_FILE = "providers.yaml"
 _PROXY_FIELDS = frozenset({"base_url", "headers", "query", "paginate", "retry"})
-_NANGO_TOP_FIELDS = ("display_name", "auth_mode", "token_url", "alias")
+_OAUTH_FIELDS = (
+    "authorization_url",
+    "authorization_params",
+    "scope_separator",
+    "default_scopes",
+    "disable_pkce",
+    "authorization_method",
+    "body_format",
+    "token_params",
+    "refresh_url",
+    "refresh_params",
+    "token_request_auth_method",
+    "token_headers",
+    "token_response_metadata",
+)
+_NANGO_TOP_FIELDS = ("display_name", "auth_mode", "token_url", "alias", *_OAUTH_FIELDS)
 _FILLABLE = re.compile(
     r"\$\{(?:apiKey|accessToken|(?:connectionConfig|credentials)\.[A-Za-z0-9_-]+)\}"
 )
@@ -175,8 +190,22 @@ class Provider(BaseModel):
     paginate: ProviderPagination | None = None
     retry: ProviderRetry | None = None
     alias: str | None = None
+    # OAuth (the connect flow, token refresh, client-credentials tokens), as Nango names them.
+    authorization_url: str | None = None
+    authorization_params: dict[str, Any] = Field(default_factory=dict)
+    scope_separator: str | None = None
+    default_scopes: list[str] = Field(default_factory=list)
+    disable_pkce: bool = False
+    authorization_method: Literal["body", "header"] | None = None
+    body_format: str | None = None
+    token_params: dict[str, Any] = Field(default_factory=dict)
+    refresh_url: str | None = None
+    refresh_params: dict[str, Any] = Field(default_factory=dict)
+    token_request_auth_method: str | None = None
+    token_headers: dict[str, str] = Field(default_factory=dict)
+    token_response_metadata: list[str] = Field(default_factory=list)
 
-    @field_validator("base_url")
+    @field_validator("base_url", "authorization_url", "refresh_url")
     @classmethod
     def _valid_base_url(cls, value: str | None) -> str | None:
         return None if value is None else _check_url(value)

@@ -11,7 +11,16 @@ from runtime import __version__
 from runtime.http.client import build_client
 from runtime.server.errors import install_error_handlers
 from runtime.server.limits import BodySizeLimit
-from runtime.server.routes import health, integrations, metadata, proxy, records, variables
+from runtime.server.routes import (
+    connections,
+    health,
+    integrations,
+    metadata,
+    oauth,
+    proxy,
+    records,
+    variables,
+)
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
 
@@ -51,4 +60,6 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     app.include_router(integrations.router)
     app.include_router(variables.router)
     app.include_router(proxy.router)
+    app.include_router(connections.router)
+    app.include_router(oauth.router)
     return app

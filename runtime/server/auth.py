@@ -24,16 +24,33 @@ __all__ = [
     "CurrentSettings",
     "CurrentStore",
     "current_environment",
+    "environment_for_key",
     "get_settings",
     "get_store",
+    "store_of",
 ]
 
 _FAILED = "Authentication failed. The provided secret key is invalid."
 
 
 async def get_store(request: Request) -> Store:
+    return store_of(request)
+
+
+def store_of(request: Request) -> Store:
+    """The app's store (for code that is not a dependency)."""
     store: Store = request.app.state.store
     return store
+
+
+def environment_for_key(store: Store, authorization: str | None) -> Environment:
+    """The environment of an `Authorization` header value, looked up now (no cache): for the
+    few routes that accept a key or something else."""
+    key = _key_of(authorization)
+    environment = store.environments.find_by_secret_key(key)
+    if environment is None:
+        raise ApiError(401, "unknown_account", _FAILED, payload={})
+    return environment
 
 
 def _key_of(authorization: str | None) -> str:

@@ -23,8 +23,10 @@ unique key):
                   get(env, key) get_by_id(id) list_all(env) update(env, key, ...) delete(env, key)
     connections   upsert(env, key, connection_id, credentials=, ...) -> (connection, created)
                   get(env, key, connection_id) get_by_id(id)   credentials decrypted
-                  list_all(env, ConnectionFilter(...), limit=, offset=)   without credentials
+                  list_all(env, ConnectionFilter(...), limit=, offset=, newest_first=)
+                                                        without credentials
                   delete(env, key, connection_id)       its records and checkpoints go too
+                  lock_for_refresh(id)                  in a transaction: one refresh at a time
                   save_credentials(id, credentials, expires_at=)   after a refresh
                   record_refresh_failure(id, error, next_retry_at=)  mark_fetched(id)
                   set_metadata(env, key, [ids], m)      replace, all connections or none
@@ -44,6 +46,10 @@ unique key):
                   count_live(conn, models=)             recordCount of /sync/status
     checkpoints   get(conn, key) save(conn, key, value, expected_version=) clear(conn, key)
                   clear_prefix(conn, prefix)            a sync reset
+    oauth         create(env, key, connection_id, state=, ...)   a PENDING connect session
+                  get(state) get_by_link(hash)          code verifier decrypted
+                  claim(state)                          PENDING -> EXCHANGING, once
+                  finish(state, succeeded=, result=)    SUCCESS / ERROR with a message
     (the store)   transaction()                         operations that commit together
                   backend, url, close()
 
@@ -60,6 +66,7 @@ from runtime.store.database import sqlite_url
 from runtime.store.environments import EnsuredEnvironment, Environment
 from runtime.store.integrations import UNSET, Integration
 from runtime.store.migrate import upgrade
+from runtime.store.oauth import OAuthSession
 from runtime.store.records import RecordCounts, RecordPage, model_name
 from runtime.store.store import Store, open_store
 from runtime.store.variables import EnvironmentVariable
@@ -74,6 +81,7 @@ __all__ = [
     "Environment",
     "EnvironmentVariable",
     "Integration",
+    "OAuthSession",
     "RecordCounts",
     "RecordPage",
     "Store",

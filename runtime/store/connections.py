@@ -172,13 +172,15 @@ class Connections(Part):
         *,
         limit: int | None = None,
         offset: int = 0,
+        newest_first: bool = False,
     ) -> list[Connection]:
-        """Connections of an environment, oldest first, without their credentials."""
+        """Connections of an environment, oldest first (or newest first, as Nango's API lists
+        them), without their credentials."""
         where = where or ConnectionFilter()
         query = _filtered(
             _base_query().where(connections.c.environment_id == environment_id), where
         )
-        query = query.order_by(connections.c.id)
+        query = query.order_by(connections.c.id.desc() if newest_first else connections.c.id)
         if where.tags is None:
             query = query.offset(offset).limit(limit)
         with self._db.read() as connection:
@@ -198,6 +200,13 @@ class Connections(Part):
                 return False
             connection.execute(delete(connections).where(connections.c.id == row.id))
         return True
+
+    def lock_for_refresh(self, connection_id: int) -> None:
+        """Within `Store.transaction()`: wait until no other transaction (of any process) holds
+        the refresh lock of this connection, then hold it until this one ends. PostgreSQL: an
+        advisory lock; SQLite: the transaction is already the database's only writer."""
+        with self._db.write() as connection:
+            self._db.advisory_lock(connection, lock_key("connection-refresh", connection_id))
 
     def save_credentials(
         self,

@@ -333,6 +333,10 @@ task_logs = Table(
 
 # --- OAuth connect sessions (migration 0002) -----------------------------------------------------
 
+# One attempt to connect an account through the provider's consent page. `state` is the random
+# value the provider hands back to the callback; `link_hash` the SHA-256 of the random token of a
+# connect link (the link a CLI opens in a browser, without the secret key). `status` goes
+# PENDING -> EXCHANGING -> SUCCESS | ERROR once; `result` says what happened (no secret).
 oauth_sessions = Table(
     "oauth_sessions",
     metadata,
@@ -340,10 +344,15 @@ oauth_sessions = Table(
     _parent("environment_id", "environments.id"),
     _parent("integration_id", "integrations.id"),
     Column("connection_id", Text(), nullable=False),
+    Column("link_hash", Text(), nullable=True, unique=True),
+    Column("status", Text(), nullable=False),
     Column("code_verifier_encrypted", LargeBinary(), nullable=True),
     Column("scopes", JsonText(), nullable=False),
+    Column("connection_config", JsonText(), nullable=False),
+    Column("metadata", JsonText(), nullable=True),
     Column("redirect_uri", Text(), nullable=False),
     Column("result", JsonText(), nullable=True),
     _timestamp("created_at"),
     _timestamp("expires_at"),
+    Index(None, "expires_at"),
 )

@@ -16,6 +16,7 @@ from runtime.store.environments import Environments
 from runtime.store.errors import EncryptionError
 from runtime.store.integrations import Integrations
 from runtime.store.migrate import check_revision, upgrade
+from runtime.store.oauth import OAuthSessions
 from runtime.store.records import Records
 from runtime.store.schema import store_settings
 from runtime.store.variables import EnvironmentVariables
@@ -37,6 +38,7 @@ class Store:
         self.connections = Connections(database, cipher)
         self.records = Records(database, cipher)
         self.checkpoints = Checkpoints(database, cipher)
+        self.oauth = OAuthSessions(database, cipher)
 
     @property
     def backend(self) -> str:

@@ -81,6 +81,29 @@ FACTS: dict[str, tuple[Callable[[Provider], Any], Callable[[dict[str, Any]], Any
     ),
     "retry": (lambda p: _set_fields(p.retry), lambda n: _set_fields(proxy(n).get("retry"))),
 }
+# The OAuth facts sit at the top of a Nango entry under the same names; absent means the default.
+_OAUTH_DEFAULTS: dict[str, Any] = {
+    "authorization_url": None,
+    "authorization_params": {},
+    "scope_separator": None,
+    "default_scopes": [],
+    "disable_pkce": False,
+    "authorization_method": None,
+    "body_format": None,
+    "token_params": {},
+    "refresh_url": None,
+    "refresh_params": {},
+    "token_request_auth_method": None,
+    "token_headers": {},
+    "token_response_metadata": [],
+}
+
+
+def _oauth_fact(name: str, default: Any) -> tuple[Callable[[Provider], Any], Callable[..., Any]]:
+    return (lambda p: getattr(p, name), lambda n: n.get(name, default))
+
+
+FACTS.update({name: _oauth_fact(name, default) for name, default in _OAUTH_DEFAULTS.items()})
 
 
 def differences(

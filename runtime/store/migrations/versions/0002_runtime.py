@@ -41,14 +41,20 @@ def upgrade() -> None:
         _parent("environment_id", "environments", "oauth_sessions"),
         _parent("integration_id", "integrations", "oauth_sessions"),
         sa.Column("connection_id", sa.Text(), nullable=False),
+        sa.Column("link_hash", sa.Text(), nullable=True),
+        sa.Column("status", sa.Text(), nullable=False),
         sa.Column("code_verifier_encrypted", sa.LargeBinary(), nullable=True),
         sa.Column("scopes", sa.Text(), nullable=False),
+        sa.Column("connection_config", sa.Text(), nullable=False),
+        sa.Column("metadata", sa.Text(), nullable=True),
         sa.Column("redirect_uri", sa.Text(), nullable=False),
         sa.Column("result", sa.Text(), nullable=True),
         _at("created_at"),
         _at("expires_at"),
         sa.PrimaryKeyConstraint("state", name="pk_oauth_sessions"),
+        sa.UniqueConstraint("link_hash", name="uq_oauth_sessions_link_hash"),
     )
+    op.create_index("ix_oauth_sessions_expires_at", "oauth_sessions", ["expires_at"])
 
 
 def _create_scripts() -> None:
