@@ -18,6 +18,11 @@ from runtime.store.integrations import Integrations
 from runtime.store.migrate import check_revision, upgrade
 from runtime.store.records import Records
 from runtime.store.schema import store_settings
+from runtime.store.scripts import Scripts
+from runtime.store.sources import Sources
+from runtime.store.syncs import Syncs
+from runtime.store.task_logs import TaskLogs
+from runtime.store.tasks import Tasks
 from runtime.store.variables import EnvironmentVariables
 
 _KEY_CHECK_SETTING = "encryption_key_check"
@@ -37,6 +42,11 @@ class Store:
         self.connections = Connections(database, cipher)
         self.records = Records(database, cipher)
         self.checkpoints = Checkpoints(database, cipher)
+        self.sources = Sources(database, cipher)
+        self.scripts = Scripts(database, cipher)
+        self.syncs = Syncs(database, cipher)
+        self.tasks = Tasks(database, cipher)
+        self.logs = TaskLogs(database, cipher)
 
     @property
     def backend(self) -> str:
@@ -56,6 +66,15 @@ class Store:
             return
         with self.database.write() as connection:
             yield Store(self.database.bound(connection), self._cipher)
+
+    @contextmanager
+    def fenced(self, task_id: str, lease_token: str) -> Iterator[Store]:
+        """A transaction for a write of a run: it first checks that `lease_token` still holds
+        the task's lease (`LeaseLostError` otherwise), so a run whose lease was lost (expired,
+        failed, cancelled, taken over) can write nothing more."""
+        with self.transaction() as bound:
+            bound.tasks.check_lease(task_id, lease_token)
+            yield bound
 
     def close(self) -> None:
         """Close the connection pool."""
