@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from runtime.store.base import Part, check_name, require_id
 from runtime.store.errors import InvalidValueError
-from runtime.store.schema import deployments, environments, integrations, scripts
+from runtime.store.schema import connections, deployments, environments, integrations, scripts
 from runtime.store.timestamps import from_us, now_us
 
 ScriptType = Literal["sync", "action", "on-event"]
@@ -144,6 +144,17 @@ class Scripts(Part):
         query = query.order_by(integrations.c.unique_key, scripts.c.type, scripts.c.name)
         with self._db.read() as connection:
             return [_script(row) for row in connection.execute(query)]
+
+    def connection_counts(self, environment_id: int) -> dict[str, int]:
+        """How many connections each integration of the environment has (a deploy's impact)."""
+        query = (
+            select(integrations.c.unique_key, func.count(connections.c.id))
+            .join(connections, connections.c.integration_id == integrations.c.id)
+            .where(integrations.c.environment_id == environment_id)
+            .group_by(integrations.c.unique_key)
+        )
+        with self._db.read() as connection:
+            return {str(key): int(count) for key, count in connection.execute(query)}
 
     def get(self, script_id: int) -> Script | None:
         """A version by id, active or not."""
