@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.commands.compile import compile as compile_command
+from cli.commands.deploy import deploy as deploy_command
 from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
@@ -34,6 +35,7 @@ app.command("generate")(generate_command)
 app.command("compile")(compile_command)
 app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
+app.command("deploy")(deploy_command)
 app.command("version")(version_command)
 
 

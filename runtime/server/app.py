@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from runtime import __version__
 from runtime.server.errors import error_body, install_error_handlers
-from runtime.server.routes import health
+from runtime.server.routes import deploy, health
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
 
@@ -31,6 +31,7 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     install_error_handlers(app)
     _limit_body_size(app, settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(deploy.router)
     return app
 
 
