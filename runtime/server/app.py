@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from runtime import __version__
 from runtime.server.errors import error_body, install_error_handlers
-from runtime.server.routes import deploy, health
+from runtime.server.routes import actions, deploy, health, runs, syncs
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
 
@@ -32,6 +32,9 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     _limit_body_size(app, settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(deploy.router)
+    app.include_router(actions.router)
+    app.include_router(syncs.router)
+    app.include_router(runs.router)
     return app
 
 

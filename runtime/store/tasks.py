@@ -182,17 +182,24 @@ class Tasks(Part):
     # --- leases ------------------------------------------------------------------------------
 
     def claim(
-        self, owner: str, *, limit: int, lease_seconds: float, now: int | None = None
+        self,
+        owner: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        kinds: Sequence[str] | None = None,
+        now: int | None = None,
     ) -> list[Task]:
-        """Start up to `limit` due CREATED tasks (oldest first) for `owner`, each under a new
-        lease. One statement: two workers never claim the same task."""
+        """Start up to `limit` due CREATED tasks (of these `kinds`; oldest first) for `owner`,
+        each under a new lease. One statement: two workers never claim the same task."""
         if limit <= 0:
             return []
         at = now_us() if now is None else now
+        due = select(_c.id).where(_c.state == "CREATED", _c.starts_after <= at)
+        if kinds is not None:
+            due = due.where(_c.kind.in_(list(kinds)))
         due = (
-            select(_c.id)
-            .where(_c.state == "CREATED", _c.starts_after <= at)
-            .order_by(_c.starts_after, _c.created_at)
+            due.order_by(_c.starts_after, _c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -468,6 +475,7 @@ class Tasks(Part):
         environment_id: int,
         *,
         connection_id: int | None = None,
+        connection_ids: Sequence[int] | None = None,
         name: str | None = None,
         kinds: Sequence[str] | None = None,
         limit: int = 50,
@@ -476,6 +484,8 @@ class Tasks(Part):
         query = select(tasks).where(_c.environment_id == environment_id)
         if connection_id is not None:
             query = query.where(_c.connection_id == connection_id)
+        if connection_ids is not None:
+            query = query.where(_c.connection_id.in_(list(connection_ids)))
         if name is not None:
             query = query.where(_c.name == name)
         if kinds is not None:
