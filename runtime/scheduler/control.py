@@ -4,7 +4,7 @@ these; the passes (`runtime.scheduler.passes`) create the scheduled runs.
 
 Limits of each kind of run (Nango's, reference §8.2; the run times from the settings):
 
-| kind | created -> started | started -> completed |
+| kind | created -> started | started -> completed (+ 10 s for the process itself) |
 |---|---|---|
 | sync | 1 h | `sync_timeout_s` (24 h) |
 | action | 30 s | `action_timeout_s` (15 min) |
@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 _CREATED_TO_STARTED_S = {"sync": 3600.0, "action": 30.0, "on-event": 30.0, "webhook": 300.0}
+# The script's own time limit is the setting (its run reports "did not finish within N s");
+# the task's limit adds this margin for the process to start and report, before it is failed.
+RUN_MARGIN_S = 10.0
 
 
 class ControlError(UserError):
@@ -69,7 +72,8 @@ def timeouts_for(settings: RuntimeSettings, kind: str) -> Timeouts:
         "on-event": settings.on_event_timeout_s,
         "webhook": settings.webhook_timeout_s,
     }[kind]
-    return Timeouts(int(_CREATED_TO_STARTED_S[kind] * 1000), int(run_s * 1000))
+    created_ms = int(_CREATED_TO_STARTED_S[kind] * 1000)
+    return Timeouts(created_ms, int((run_s + RUN_MARGIN_S) * 1000))
 
 
 def enqueue_action(
