@@ -4,6 +4,7 @@ saved and applies no deletes; one sync never runs twice at once."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 from collections.abc import Iterator
@@ -229,5 +230,5 @@ def test_a_killed_sync_keeps_its_saves_and_applies_no_deletes(custom: Custom) ->
         assert third.counts == {"Item": {"added": 0, "updated": 5, "deleted": 5}}
         assert custom.store.records.count_live(custom.connection_id) == {"Item": 15}
     runs = sorted(custom.runs(), key=lambda r: r.started_at)
-    for earlier, later in zip(runs, runs[1:], strict=False):
+    for earlier, later in itertools.pairwise(runs):
         assert earlier.finished_at is not None and earlier.finished_at <= later.started_at
