@@ -12,6 +12,8 @@ from cli.commands.deploy import deploy as deploy_command
 from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
+from cli.commands.logs import logs as logs_command
+from cli.commands.runs import runs as runs_command
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
 
@@ -36,6 +38,8 @@ app.command("compile")(compile_command)
 app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
 app.command("deploy")(deploy_command)
+app.command("runs")(runs_command)
+app.command("logs")(logs_command)
 app.command("version")(version_command)
 
 

@@ -1,0 +1,12 @@
+"""Route tests run the app in-process over the store suite's databases."""
+
+from __future__ import annotations
+
+from tests.runtime.store.conftest import (  # noqa: F401  (fixtures)
+    postgres,
+    postgres_store,
+    sqlite_template,
+    store,
+    store_url,
+    world,
+)
