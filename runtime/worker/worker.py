@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -88,8 +88,10 @@ class Worker:
         encryption_key: str | None = None,
         owner: str | None = None,
         poll_s: float = 0.2,
+        runner: Sequence[str] | None = None,
     ) -> None:
         self.settings = settings
+        self.runner = list(runner or [sys.executable, "-P", "-m", "runtime.worker.runner"])
         self.store = store
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll_s = poll_s
@@ -171,7 +173,7 @@ class Worker:
         }
         try:
             process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "runtime.worker.runner"],
+                self.runner,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
