@@ -62,7 +62,7 @@ class Deployed:
 
 
 @pytest.fixture
-def deploy_project(world: World, tmp_path: Path) -> Callable[..., Deployed]:
+def deploy_project(world: World, tmp_path: Path) -> Callable[..., Deployed]:  # noqa: F811
     def deploy(files: dict[str, str], handler: Handler | None = None) -> Deployed:
         world.store.connections.upsert(
             world.environment_id,
