@@ -21,7 +21,7 @@ from runtime.execution.run import NO_INPUT, RunContext, run_script
 from runtime.http.providers import Provider, UnknownProviderError, get_provider
 from runtime.scheduler.control import enqueue_action, wait_for_task
 from runtime.settings import RuntimeSettings
-from runtime.store import Connection, Store
+from runtime.store import Connection, Environment, Store
 from runtime.store.errors import LeaseLostError
 from runtime.store.scripts import Script
 from runtime.store.syncs import BASE_VARIANT
@@ -94,14 +94,7 @@ def _prepare(
     settings: RuntimeSettings,
     transport: Transport | None,
 ) -> _Prepared:
-    script = store.scripts.get(task.script_id) if task.script_id is not None else None
-    if script is None or task.connection_id is None:
-        raise ScriptError("The deployed script of this run no longer exists")
-    environment = store.environments.get_by_id(task.environment_id)
-    stored = store.connections.get_by_id(task.connection_id, with_credentials=False)
-    if environment is None or stored is None:
-        raise ScriptError("The connection of this run was deleted", error_type="unknown_connection")
-    connection = load_connection(store, settings, environment, stored)
+    script, environment, connection = _subjects(store, settings, task)
     kind: ScriptKind = task.kind
     variant = str(task.payload.get("variant") or BASE_VARIANT)
     state = RunState(
@@ -128,21 +121,33 @@ def _prepare(
         trigger_action=_action_waiter(store, settings, connection),
         transport=transport,
     )
-    root = materialise(store, script, settings.data_dir)
-    return _Prepared(
-        description=_description(script, root, kind),
-        context=RunContext(
-            connection_id=connection.connection_id,
-            provider=connection.provider,
-            environment_name=environment.name,
-            last_sync_date=optional_from_us(last_sync_date),
-            variant=variant,
-            timeout_s=_timeout_s(settings, kind),
-        ),
-        backend=backend,
-        input=_input_of(task),
-        started_at=to_us(task.started_at) if task.started_at else 0,
+    context = RunContext(
+        connection_id=connection.connection_id,
+        provider=connection.provider,
+        environment_name=environment.name,
+        last_sync_date=optional_from_us(last_sync_date),
+        variant=variant,
+        timeout_s=_timeout_s(settings, kind),
     )
+    root = materialise(store, script, settings.data_dir)
+    started_at = to_us(task.started_at) if task.started_at else 0
+    return _Prepared(
+        _description(script, root, kind), context, backend, _input_of(task), started_at
+    )
+
+
+def _subjects(
+    store: Store, settings: RuntimeSettings, task: Task
+) -> tuple[Script, Environment, Connection]:
+    """The run's deployed script, environment and connection (with its credentials)."""
+    script = store.scripts.get(task.script_id) if task.script_id is not None else None
+    if script is None or task.connection_id is None:
+        raise ScriptError("The deployed script of this run no longer exists")
+    environment = store.environments.get_by_id(task.environment_id)
+    stored = store.connections.get_by_id(task.connection_id, with_credentials=False)
+    if environment is None or stored is None:
+        raise ScriptError("The connection of this run was deleted", error_type="unknown_connection")
+    return script, environment, load_connection(store, settings, environment, stored)
 
 
 def checkpoint_key(script: Script, variant: str) -> str:
