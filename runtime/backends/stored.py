@@ -5,7 +5,11 @@ credentials, and everything it writes goes to the store, fenced by the run's lea
   are read, refreshed by `runtime.credentials` when that is installed) and goes through the proxy
   engine over one HTTP client; a 401 asks for a forced refresh. Every attempt is logged.
 - Writes (records, checkpoints, metadata, the run's counts): each in a transaction that first
-  checks the lease (`Store.fenced`), so a run that lost its lease writes nothing more.
+  checks the lease (`Store.fenced`), so a run that lost its lease writes nothing more. A batch
+  of records is written while the script goes on (one batch in flight, from the JSON it was
+  encoded to when `batch_*` was called): the next `batch_*` call, a checkpoint, metadata, a
+  read of records, `track_deletes_*` and the end of the run wait for it first (and fail if it
+  failed), so writes land in the order the script made them.
 - Delete detection: saves mark records seen with the run's generation while a model is tracked
   (the legacy `track_deletes` flag, or after `track_deletes_start`). `track_deletes_end` only
   notes the model: the deletes are applied by the success transaction (`RunState`), never by a
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import httpx
+import orjson
 
 from runtime import jsjson
 from runtime.errors import ActionError, ScriptError, SDKUsageError
@@ -181,6 +186,7 @@ class StoredBackend:
         self.log_lines = RunLog(store, task.id, self.redactor)
         self._client: AnyClient | None = None
         self._engine: tuple[dict[str, Any], ProxyEngine] | None = None
+        self._in_flight: asyncio.Future[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -188,11 +194,20 @@ class StoredBackend:
         self._client = build_client(transport=self._transport)
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await close(self._client)
-            self._client = None
-            self._engine = None
-        await asyncio.to_thread(self.log_lines.flush)
+        try:
+            await self._drain()
+        finally:
+            if self._client is not None:
+                await close(self._client)
+                self._client = None
+                self._engine = None
+            await asyncio.to_thread(self.log_lines.flush)
+
+    async def _drain(self) -> None:
+        """Wait for the batch being written (its error, if it failed, is raised here)."""
+        pending, self._in_flight = self._in_flight, None
+        if pending is not None:
+            await pending
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -257,6 +272,7 @@ class StoredBackend:
                 change = tx.connections.update_metadata if merge else tx.connections.set_metadata
                 change(environment, key, [name], metadata)
 
+        await self._drain()
         await asyncio.to_thread(write)
 
     async def get_environment_variables(self) -> dict[str, str]:
@@ -291,6 +307,7 @@ class StoredBackend:
                 else:
                     tx.checkpoints.save(self._connection_id, self._checkpoint_key, checkpoint)
 
+        await self._drain()
         await asyncio.to_thread(write)
 
     # --- logs --------------------------------------------------------------------------------
@@ -303,8 +320,12 @@ class StoredBackend:
     async def write_records(
         self, kind: str, model: str, records: list[Any], encoded: list[bytes]
     ) -> None:
-        del encoded  # the store encodes records in its own normalised form
-        await asyncio.to_thread(self._write_records, kind, model, records)
+        del records  # the script may change them once this returns: their JSON is a snapshot
+        await self._drain()
+        snapshot = list(encoded)
+        self._in_flight = asyncio.ensure_future(
+            asyncio.to_thread(lambda: self._write_records(kind, model, _loads(snapshot)))
+        )
 
     def _write_records(self, kind: str, model: str, records: list[Any]) -> None:
         self._load_marker(model)
@@ -327,12 +348,14 @@ class StoredBackend:
             self.log_lines.add("warn", f"Found duplicate keys for model {model}: {shown}")
 
     async def get_records_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        await self._drain()
         full = model_name(model, self._variant)
         return await asyncio.to_thread(
             self._store.records.get_by_ids, self._connection_id, full, ids
         )
 
     async def track_deletes(self, model: str, *, start: bool) -> None:
+        await self._drain()
         await asyncio.to_thread(self._track_deletes, model, start)
 
     def _track_deletes(self, model: str, start: bool) -> None:
@@ -359,6 +382,10 @@ class StoredBackend:
             since = (found.value or {}).get("since")
             self.state.markers[model] = since if isinstance(since, int) else None
         return self.state.markers[model]
+
+
+def _loads(encoded: list[bytes]) -> list[Any]:
+    return [orjson.loads(item) for item in encoded]
 
 
 def action_failure(error: dict[str, Any] | None, action_name: str) -> Exception:

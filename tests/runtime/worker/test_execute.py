@@ -25,6 +25,16 @@ integrations:
         output: Item
         auto_start: false
         endpoint: GET /items
+      mutating:
+        runs: every hour
+        output: Mutable
+        auto_start: false
+        endpoint: GET /mutating
+      long-id:
+        runs: every hour
+        output: Long
+        auto_start: false
+        endpoint: GET /long-id
       legacy:
         runs: every hour
         output: Thing
@@ -48,6 +58,12 @@ models:
     n: number
   Thing:
     id: string
+  Mutable:
+    id: string
+    n: number
+  Long:
+    id: string
+    n: number
   Payload:
     value: number
   Result:
@@ -69,6 +85,28 @@ async def fetch_data(nango: NangoSync) -> None:
     if settings.get("fail"):
         raise RuntimeError("failed on purpose")
     await nango.track_deletes_end("Item")
+"""
+MUTATING = """\
+from models import NangoSync
+
+
+async def fetch_data(nango: NangoSync) -> None:
+    record = {"id": "1", "n": 1}
+    batch = [record]
+    await nango.batch_save(batch, "Mutable")
+    record["n"] = 2  # after the call: the saved record must not change
+    batch.clear()
+    await nango.save_checkpoint({"after": "batch"})
+    found = await nango.get_records_by_ids(["1"], "Mutable")
+    await nango.log("read back", found["1"]["n"])
+"""
+LONG_ID = """\
+from models import NangoSync
+
+
+async def fetch_data(nango: NangoSync) -> None:
+    await nango.batch_save([{"id": "x" * 9000, "n": 1}], "Long")
+    await nango.log("went on")
 """
 LEGACY = """\
 from models import NangoSync, Thing
@@ -105,6 +143,8 @@ FILES = {
     "nango.yaml": CONFIG,
     "github/syncs/items.py": ITEMS,
     "github/syncs/legacy.py": LEGACY,
+    "github/syncs/mutating.py": MUTATING,
+    "github/syncs/long-id.py": LONG_ID,
     "github/actions/outer.py": OUTER,
     "github/actions/inner.py": INNER,
     "github/on-events/welcome.py": WELCOME,
@@ -330,3 +370,19 @@ def test_lease_lost_between_writes(deployed: Deployed) -> None:
     with pytest.raises(LeaseLostError):
         backend._write_records("save", "Item", [{"id": "2", "n": 2}])
     assert live_ids(deployed, "Item") == ["1"]
+
+
+def test_a_batch_is_saved_as_it_was_when_batch_save_was_called(deployed: Deployed) -> None:
+    done = run_sync(deployed, "mutating")
+    assert done.state == "SUCCEEDED", done.error
+    store, connection = deployed.world.store, deployed.world.connection_id
+    assert store.records.get_by_ids(connection, "Mutable", ["1"]) == {"1": {"id": "1", "n": 1}}
+    assert store.checkpoints.get(connection, "sync:mutating").value == {"after": "batch"}
+    assert "read back 1" in deployed.logs(done)
+
+
+def test_a_batch_the_store_refuses_fails_the_run(deployed: Deployed) -> None:
+    done = run_sync(deployed, "long-id")
+    assert done.state == "FAILED"
+    assert done.error is not None and "longer than 8192" in done.error["message"]
+    assert deployed.world.store.records.count_live(deployed.world.connection_id) == {}
