@@ -16,21 +16,29 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Be killed when the worker goes (Linux); exit at once if it is already gone."""
+    """Be killed when the worker goes (Linux: `PR_SET_PDEATHSIG`; elsewhere a thread watches
+    the parent pid); exit at once if it is already gone."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
     if os.getppid() != parent_pid:
         os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(2.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nango-parent-watch", daemon=True).start()
 
 
 def limit_memory(megabytes: int) -> None:

@@ -44,7 +44,9 @@ class SyncsBody(_Strict):
 
 class TriggerBody(SyncsBody):
     opts: TriggerOptions | None = None
-    sync_mode: Literal["full_refresh", "incremental", "full_refresh_and_clear_cache"] | None = None
+    sync_mode: (
+        Literal["full_refresh", "incremental", "full_refresh_and_clear_cache"] | bool | None
+    ) = None
     full_resync: bool | None = None
 
 
@@ -109,8 +111,9 @@ def trigger(
     connections = _connections(store, environment, body.provider_config_key, body.connection_id)
     targets = _known_targets(store, environment, body.provider_config_key, _targets(body.syncs))
     opts = body.opts or TriggerOptions()
-    full = body.sync_mode in ("full_refresh", "full_refresh_and_clear_cache") or bool(
-        body.full_resync
+    full = (
+        body.sync_mode in ("full_refresh", "full_refresh_and_clear_cache", True)
+        or body.full_resync is True
     )
     trigger_syncs(
         store,

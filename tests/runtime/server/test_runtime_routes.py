@@ -96,11 +96,12 @@ def test_trigger_creates_one_run_with_its_options(client: httpx.Client, world: W
     (run,) = world.store.tasks.list_runs(world.environment_id)
     assert run.state == "CREATED" and run.payload["reset"] is False
     world.store.tasks.cancel_for_syncs([run.sync_id or 0], reason="test")
-    legacy = dict(SYNC_BODY, sync_mode="full_refresh")
-    client.post("/sync/trigger", json=legacy)
-    newest = world.store.tasks.list_runs(world.environment_id)[0]
-    assert newest.payload["reset"] is True and newest.payload["empty_cache"] is True
-    world.store.tasks.cancel_for_syncs([newest.sync_id or 0], reason="test")
+    for legacy_mode in ("full_refresh", True):
+        legacy = dict(SYNC_BODY, sync_mode=legacy_mode)
+        assert client.post("/sync/trigger", json=legacy).status_code == 200
+        newest = world.store.tasks.list_runs(world.environment_id)[0]
+        assert newest.payload["reset"] is True and newest.payload["empty_cache"] is True
+        world.store.tasks.cancel_for_syncs([newest.sync_id or 0], reason="test")
     variant = dict(SYNC_BODY, syncs=[{"name": "issues", "variant": "eu"}], opts={"reset": True})
     client.post("/sync/trigger", json=variant)
     newest = world.store.tasks.list_runs(world.environment_id)[0]

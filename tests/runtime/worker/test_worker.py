@@ -150,3 +150,50 @@ def test_run_worker_stops_when_asked(world: World, tmp_path: Path) -> None:
 )
 def test_exit_descriptions(code: int, stderr: list[str], expected: str) -> None:
     assert expected in _describe_exit(code, stderr, 512)
+
+
+CHILD = """\
+import os, sys, time
+from runtime.worker.runner import die_with_parent
+die_with_parent(os.getppid())
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(os.getpid()))
+time.sleep(60)
+"""
+PARENT = """\
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]])
+time.sleep(60)
+"""
+
+
+def test_a_run_process_dies_with_its_worker(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from tests.helpers import REPO_ROOT
+
+    (tmp_path / "child.py").write_text(CHILD)
+    (tmp_path / "parent.py").write_text(PARENT)
+    pid_file = tmp_path / "child.pid"
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    parent = subprocess.Popen(
+        [sys.executable, str(tmp_path / "parent.py"), str(tmp_path / "child.py"), str(pid_file)],
+        env=environment,
+    )
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.05)
+    child_pid = int(pid_file.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{child_pid}/stat")
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return  # gone, or dead and waiting to be reaped
+        time.sleep(0.05)
+    os.kill(child_pid, signal.SIGKILL)
+    raise AssertionError("the run process outlived its worker")
