@@ -279,6 +279,7 @@ class StoredBackend:
         variables = await asyncio.to_thread(
             self._store.variables.list_all, self._connection.environment_id
         )
+        self.redactor.add(*(variable.value for variable in variables))  # often keys: not logged
         return {variable.name: variable.value for variable in variables}
 
     async def trigger_action(

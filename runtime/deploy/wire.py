@@ -88,7 +88,7 @@ class FileBody(_Strict):
     @field_validator("path")
     @classmethod
     def _safe_path(cls, value: str) -> str:
-        if not is_safe_module_path(value):
+        if not is_safe_module_path(value) or value == "models.py":
             raise ValueError("must be a relative path to a .py file inside the project")
         return value
 

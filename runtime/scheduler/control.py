@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime.errors import UserError
@@ -113,17 +114,29 @@ def enqueue_action(
 
 
 async def wait_for_task(store: Store, task_id: str, *, timeout_s: float) -> Task:
-    """The task once it ended, or as it is after `timeout_s` (polling its row)."""
+    """The task once it ended, or as it is after `timeout_s` (polling its row). A task that
+    is overdue (never started in time, or its lease expired) is ended by the expiring pass run
+    from here, so a caller never waits on a worker that is gone or was never there."""
     deadline = time.monotonic() + timeout_s
     pause = 0.02
     while True:
         task = await asyncio.to_thread(store.tasks.get, task_id)
-        if task is None or task.is_done or time.monotonic() >= deadline:
-            if task is None:
-                raise ControlError(500, "server_error", "The run disappeared")
+        if task is None:
+            raise ControlError(500, "server_error", "The run disappeared")
+        if not task.is_done and _is_overdue(task):
+            await asyncio.to_thread(store.tasks.expire)
+            continue
+        if task.is_done or time.monotonic() >= deadline:
             return task
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 1.5, 0.5)
+
+
+def _is_overdue(task: Task) -> bool:
+    now = datetime.now(UTC)
+    if task.state == "CREATED":
+        return now > task.created_at + timedelta(milliseconds=task.created_to_started_ms)
+    return task.lease_expires_at is not None and now > task.lease_expires_at
 
 
 def wait_for_task_blocking(store: Store, task_id: str, *, timeout_s: float) -> Task:
