@@ -9,10 +9,13 @@ import typer
 
 from cli.commands.compile import compile as compile_command
 from cli.commands.connection import connection_app
+from cli.commands.deploy import deploy as deploy_command
 from cli.commands.dryrun import dryrun as dryrun_command
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
 from cli.commands.integration import integration_app
+from cli.commands.logs import logs as logs_command
+from cli.commands.runs import runs as runs_command
 from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
@@ -37,6 +40,9 @@ app.command("generate")(generate_command)
 app.command("compile")(compile_command)
 app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
+app.command("deploy")(deploy_command)
+app.command("runs")(runs_command)
+app.command("logs")(logs_command)
 app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(connection_app)

@@ -320,10 +320,12 @@ def _exchange_and_store(
     finally:
         if http is None:
             client.close()
-    return _store_grant(store, session, grant)
+    return _store_grant(store, settings, session, grant)
 
 
-def _store_grant(store: Store, session: OAuthSession, grant: TokenGrant) -> bool:
+def _store_grant(
+    store: Store, settings: RuntimeSettings, session: OAuthSession, grant: TokenGrant
+) -> bool:
     connection, created = store.connections.upsert(
         session.environment_id,
         session.integration_key,
@@ -333,7 +335,7 @@ def _store_grant(store: Store, session: OAuthSession, grant: TokenGrant) -> bool
         connection_config={**session.connection_config, **grant.metadata},
         metadata=session.metadata,
     )
-    on_connection_created(store, connection, created=created)
+    on_connection_created(store, connection, created=created, settings=settings)
     return created
 
 

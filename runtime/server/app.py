@@ -12,13 +12,17 @@ from runtime.http.client import build_client
 from runtime.server.errors import install_error_handlers
 from runtime.server.limits import BodySizeLimit
 from runtime.server.routes import (
+    actions,
     connections,
+    deploy,
     health,
     integrations,
     metadata,
     oauth,
     proxy,
     records,
+    runs,
+    syncs,
     variables,
 )
 from runtime.settings import RuntimeSettings
@@ -62,4 +66,8 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     app.include_router(proxy.router)
     app.include_router(connections.router)
     app.include_router(oauth.router)
+    app.include_router(deploy.router)
+    app.include_router(actions.router)
+    app.include_router(syncs.router)
+    app.include_router(runs.router)
     return app

@@ -50,7 +50,31 @@ unique key):
                   get(state) get_by_link(hash)          code verifier decrypted
                   claim(state)                          PENDING -> EXCHANGING, once
                   finish(state, succeeded=, result=)    SUCCESS / ERROR with a message
+    sources       put(text) put_many(texts) -> hashes   content-addressed, compressed
+                  get(hash) get_many(hashes)
+    scripts       create_deployment(env, mode=, ...)    a deploy
+                  activate(env, deployment, NewScript)  a new active version (old kept)
+                  active(env, key, type, name)  list_active(env, integration_key=, type=)
+                  get(id) latest(integration, type, name) remove(integration, type, name)
+    syncs         ensure(conn, SyncSpec, variant=)      schedule rows: one per (connection,
+                  ensure_for_integration(integ, spec)   sync, variant), on a fixed grid
+                  ensure_missing()                      rows for connections made after deploy
+                  get(conn, name, variant) get_by_id(id) list_for(conns, names=)
+                  of_integration(integ, name) remove(ids) reschedule(ids, frequency_ms)
+                  set_state(ids, STARTED|PAUSED) request_run(id) record_success(id, ...)
+                  reset(id)
+    tasks         create(NewTask) get(id) active_for_sync(sync)   runs to hand out
+                  claim(owner, limit=, lease_seconds=)  CREATED -> STARTED under a lease token
+                  heartbeat(id, token, lease_seconds=)  False: the lease is lost
+                  check_lease(id, token) assign_generation(id, token) update_counts(id, c)
+                  finish(id, token, state, output=, error=, counts=)  fail(id, token, error)
+                  cancel_for_syncs(ids, reason=)        expire()   the expiring pass
+                  create_due_sync_tasks(timeouts)       the due pass
+                  list_runs(env, connection_id=, name=, kinds=, limit=)
+    logs          append(task, [(level, message)]) list(task, after=, limit=)
     (the store)   transaction()                         operations that commit together
+                  fenced(task_id, token)                a transaction that first checks the
+                                                        run's lease (`LeaseLostError`)
                   backend, url, close()
 
 Errors are `runtime.store.errors` classes, all `UserError`s or `NangoError`s. SQL lives in this

@@ -52,3 +52,8 @@ class InvalidRecordError(InvalidValueError):
 
 class EncryptionError(UserError):
     """A missing or wrong encryption key, or a value that does not decrypt with it."""
+
+
+class LeaseLostError(StoreError):
+    """A run's write came with a lease that is no longer valid: the run was failed, expired or
+    cancelled, or another worker holds it now (fencing: the write is refused)."""

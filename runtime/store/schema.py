@@ -286,7 +286,8 @@ tasks = Table(
         ForeignKey("connections.id", ondelete="CASCADE"),
         nullable=True,
     ),
-    Column("sync_id", BigInteger(), ForeignKey("syncs.id", ondelete="CASCADE"), nullable=True),
+    # SET NULL: a removed sync's runs stay readable (`nango runs`), its active ones CANCELLED.
+    Column("sync_id", BigInteger(), ForeignKey("syncs.id", ondelete="SET NULL"), nullable=True),
     Column("script_id", BigInteger(), ForeignKey("scripts.id", ondelete="SET NULL"), nullable=True),
     Column("name", Text(), nullable=False),
     Column("payload", JsonText(), nullable=False),
@@ -307,6 +308,8 @@ tasks = Table(
     Column("output", JsonText(), nullable=True),
     Column("error", JsonText(), nullable=True),
     Column("counts", JsonText(), nullable=True),
+    # A sync run's number for delete detection (records seen since it), from `counters`.
+    Column("generation", BigInteger(), nullable=True),
     Index(None, "state", "starts_after"),
     Index(None, "state", "lease_expires_at"),
     Index(None, "connection_id", "name", "created_at"),
@@ -318,6 +321,14 @@ tasks = Table(
         sqlite_where=text("state IN ('CREATED', 'STARTED')"),
         postgresql_where=text("state IN ('CREATED', 'STARTED')"),
     ),
+)
+
+# Numbers that only grow, shared by every process (`generation`: one per sync run).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", Text(), primary_key=True),
+    Column("value", BigInteger(), nullable=False),
 )
 
 task_logs = Table(

@@ -19,6 +19,11 @@ from runtime.store.migrate import check_revision, upgrade
 from runtime.store.oauth import OAuthSessions
 from runtime.store.records import Records
 from runtime.store.schema import store_settings
+from runtime.store.scripts import Scripts
+from runtime.store.sources import Sources
+from runtime.store.syncs import Syncs
+from runtime.store.task_logs import TaskLogs
+from runtime.store.tasks import Tasks
 from runtime.store.variables import EnvironmentVariables
 
 _KEY_CHECK_SETTING = "encryption_key_check"
@@ -39,6 +44,11 @@ class Store:
         self.records = Records(database, cipher)
         self.checkpoints = Checkpoints(database, cipher)
         self.oauth = OAuthSessions(database, cipher)
+        self.sources = Sources(database, cipher)
+        self.scripts = Scripts(database, cipher)
+        self.syncs = Syncs(database, cipher)
+        self.tasks = Tasks(database, cipher)
+        self.logs = TaskLogs(database, cipher)
 
     @property
     def backend(self) -> str:
@@ -58,6 +68,15 @@ class Store:
             return
         with self.database.write() as connection:
             yield Store(self.database.bound(connection), self._cipher)
+
+    @contextmanager
+    def fenced(self, task_id: str, lease_token: str) -> Iterator[Store]:
+        """A transaction for a write of a run: it first checks that `lease_token` still holds
+        the task's lease (`LeaseLostError` otherwise), so a run whose lease was lost (expired,
+        failed, cancelled, taken over) can write nothing more."""
+        with self.transaction() as bound:
+            bound.tasks.check_lease(task_id, lease_token)
+            yield bound
 
     def close(self) -> None:
         """Close the connection pool."""

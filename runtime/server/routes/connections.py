@@ -211,7 +211,7 @@ def delete_connection(
     connection = store.connections.get(environment.id, key, connection_id, with_credentials=False)
     if connection is None:
         raise ApiError(400, "unknown_connection")
-    before_connection_deleted(store, connection)
+    before_connection_deleted(store, connection, settings=request.app.state.settings)
     if not store.connections.delete(environment.id, key, connection_id):
         raise ApiError(400, "unknown_connection")
     return Success()
@@ -249,5 +249,6 @@ def import_connection(
         tags=body.tags,
         end_user=None if body.end_user is None else body.end_user.model_dump(exclude_none=True),
     )
-    on_connection_created(store, connection, created=created)
+    settings = request.app.state.settings
+    on_connection_created(store, connection, created=created, settings=settings)
     return full_connection(connection)

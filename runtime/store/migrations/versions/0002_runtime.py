@@ -1,5 +1,6 @@
 """What the runtime runs: deployed scripts (sources, deployments, scripts), sync schedules, tasks
-with leases and their logs, and OAuth connect sessions.
+with leases (and the counter of sync run generations) and their logs, and OAuth connect
+sessions.
 
 Revision 0002. Never edit a migration once committed: add the next one.
 """
@@ -160,7 +161,7 @@ def _create_tasks() -> None:
         sa.Column(
             "sync_id",
             sa.BigInteger(),
-            sa.ForeignKey("syncs.id", name="fk_tasks_sync_id_syncs", ondelete="CASCADE"),
+            sa.ForeignKey("syncs.id", name="fk_tasks_sync_id_syncs", ondelete="SET NULL"),
             nullable=True,
         ),
         sa.Column(
@@ -188,6 +189,7 @@ def _create_tasks() -> None:
         sa.Column("output", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("counts", sa.Text(), nullable=True),
+        sa.Column("generation", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_tasks"),
     )
     op.create_index("ix_tasks_state_starts_after", "tasks", ["state", "starts_after"])
@@ -203,6 +205,12 @@ def _create_tasks() -> None:
         unique=True,
         sqlite_where=sa.text(_ACTIVE_TASK),
         postgresql_where=sa.text(_ACTIVE_TASK),
+    )
+    op.create_table(
+        "counters",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_counters"),
     )
     op.create_table(
         "task_logs",
@@ -224,6 +232,7 @@ def downgrade() -> None:
     for table in (
         "oauth_sessions",
         "task_logs",
+        "counters",
         "tasks",
         "syncs",
         "scripts",

@@ -303,10 +303,11 @@ def test_connect_link_errors(api: Api) -> None:
 def test_events_are_announced(api: Api, oauth: FakeOAuth, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[str, str, bool | None]] = []
 
-    def created(_store: Any, connection: Connection, *, created: bool) -> None:
+    def created(_store: Any, connection: Connection, *, created: bool, settings: Any) -> None:
+        assert settings is not None
         seen.append(("created", connection.connection_id, created))
 
-    def deleting(_store: Any, connection: Connection) -> None:
+    def deleting(_store: Any, connection: Connection, *, settings: Any) -> None:
         seen.append(("deleting", connection.connection_id, None))
 
     monkeypatch.setattr("runtime.credentials.connect.on_connection_created", created)

@@ -1,0 +1,296 @@
+"""The worker loop: the scheduler's passes, then claim runs and supervise one child process each.
+
+Every tick (a fraction of a second):
+- the passes, each on its own period: due (1 s), expiring (2 s, or half the lease), new
+  schedules (10 s) (`runtime.scheduler.passes`);
+- each child: ended -> if it recorded no outcome (a crash, a kill, memory exhausted), the run
+  FAILED with what is known (signal, exit code, the end of its stderr); past its time limit ->
+  killed and FAILED; heartbeat due -> lease renewed, and a lost lease kills the child;
+- claim up to `worker_concurrency` runs minus the running ones (actions, on-event and webhook
+  runs first; syncs never take the last free slot, so an action always finds one) and spawn
+  `python -P -m runtime.worker.runner` for each.
+
+A database error in a tick is logged and the next tick tries again. Stopping the worker stops
+its children and fails their runs (the next run of a sync resumes from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from runtime.scheduler import passes
+from runtime.settings import RuntimeSettings
+from runtime.store import Store, load_or_create_key_file
+from runtime.store.tasks import Task
+
+__all__ = ["Worker", "resolve_encryption_key", "run_worker"]
+
+log = logging.getLogger("nango.runtime.worker")
+
+NON_SYNC_KINDS = ("action", "on-event", "webhook")
+KILL_GRACE_S = 15.0
+STDERR_LINES = 40
+
+
+def run_worker(
+    settings: RuntimeSettings,
+    store: Store,
+    stop: threading.Event,
+    *,
+    encryption_key: str | None = None,
+) -> None:
+    """Run the worker loop until `stop` is set (what `nango runtime start` runs for the roles
+    `all` and `worker`)."""
+    Worker(settings, store, encryption_key=encryption_key).run(stop)
+
+
+def resolve_encryption_key(settings: RuntimeSettings) -> str | None:
+    """The key the runtime's store was opened with: the setting, else the data dir's file."""
+    if settings.encryption_key:
+        return settings.encryption_key
+    if settings.is_sqlite:
+        return load_or_create_key_file(settings.data_dir)[0]
+    return None
+
+
+@dataclass
+class _Child:
+    task: Task
+    token: str
+    process: subprocess.Popen[bytes]
+    deadline: float
+    next_heartbeat: float
+    stderr: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
+    reader: threading.Thread | None = None
+
+
+class Worker:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        store: Store,
+        *,
+        encryption_key: str | None = None,
+        owner: str | None = None,
+        poll_s: float = 0.2,
+        runner: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runner = list(runner or [sys.executable, "-P", "-m", "runtime.worker.runner"])
+        self.store = store
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.poll_s = poll_s
+        self._key = (
+            encryption_key if encryption_key is not None else resolve_encryption_key(settings)
+        )
+        self._children: dict[str, _Child] = {}
+        self._next_pass: dict[str, float] = {}
+        lease = settings.lease_seconds
+        self._periods = {"due": 1.0, "expire": min(2.0, lease / 2), "schedule": 10.0}
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker %s started (%d at once)", self.owner, self.settings.worker_concurrency)
+        try:
+            while not stop.is_set():
+                self.tick()
+                stop.wait(self.poll_s)
+        finally:
+            self.shutdown()
+
+    def tick(self) -> None:
+        """One round: passes, children, claims (a failure is logged; the next round retries)."""
+        for step in (self._passes, self._supervise, self._claim):
+            try:
+                step()
+            except Exception:
+                log.exception("worker %s: %s failed", self.owner, step.__name__)
+
+    @property
+    def running(self) -> int:
+        return len(self._children)
+
+    # --- passes ------------------------------------------------------------------------------
+
+    def _passes(self) -> None:
+        now = time.monotonic()
+        actions: dict[str, Callable[[], object]] = {
+            "due": lambda: passes.due_pass(self.store, self.settings),
+            "expire": lambda: passes.expiring_pass(self.store),
+            "schedule": lambda: passes.schedule_pass(self.store),
+        }
+        for name, action in actions.items():
+            if now >= self._next_pass.get(name, 0.0):
+                self._next_pass[name] = now + self._periods[name]
+                action()
+
+    # --- claiming and spawning ---------------------------------------------------------------
+
+    def _claim(self) -> None:
+        concurrency = self.settings.worker_concurrency
+        free = concurrency - self.running
+        if free <= 0:
+            return
+        lease = self.settings.lease_seconds
+        claimed = self.store.tasks.claim(
+            self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS
+        )
+        syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
+        room = free - len(claimed)
+        if concurrency > 1:
+            room = min(room, concurrency - 1 - syncs_running)
+        if room > 0:
+            claimed += self.store.tasks.claim(
+                self.owner, limit=room, lease_seconds=lease, kinds=("sync",)
+            )
+        for task in claimed:
+            self._spawn(task)
+
+    def _spawn(self, task: Task) -> None:
+        token = task.lease_token
+        assert token is not None
+        config = {
+            "task_id": task.id,
+            "lease_token": token,
+            "parent_pid": os.getpid(),
+            "memory_mb": self.settings.script_memory_mb,
+            "encryption_key": self._key,
+            "settings": self.settings.model_dump(mode="json"),
+        }
+        try:
+            process = subprocess.Popen(
+                self.runner,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=_child_environment(),
+                cwd=self.settings.data_dir if self.settings.data_dir.is_dir() else None,
+            )
+        except OSError as exc:
+            self.store.tasks.fail(task.id, token, _crash(f"the run could not start: {exc}"))
+            return
+        assert process.stdin is not None and process.stderr is not None
+        with process.stdin:
+            process.stdin.write(json.dumps(config).encode())
+        now = time.monotonic()
+        child = _Child(
+            task,
+            token,
+            process,
+            deadline=now + task.started_to_completed_ms / 1000 + KILL_GRACE_S,
+            next_heartbeat=now + self.settings.lease_seconds / 3,
+        )
+        child.reader = threading.Thread(
+            target=_keep_tail, args=(process.stderr, child.stderr), daemon=True
+        )
+        child.reader.start()
+        self._children[task.id] = child
+        log.info("run %s (%s %s) started in pid %d", task.id, task.kind, task.name, process.pid)
+
+    # --- supervising -------------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        now = time.monotonic()
+        for task_id, child in list(self._children.items()):
+            code = child.process.poll()
+            if code is not None:
+                del self._children[task_id]
+                self._ended(child, code)
+            elif now >= child.deadline:
+                del self._children[task_id]
+                _kill(child.process)
+                limit = child.task.started_to_completed_ms / 1000
+                error = {"type": "timeout", "message": f"the run went past its {limit:g}s limit"}
+                self.store.tasks.fail(task_id, child.token, error)
+            elif now >= child.next_heartbeat:
+                child.next_heartbeat = now + self.settings.lease_seconds / 3
+                self._heartbeat(child)
+
+    def _heartbeat(self, child: _Child) -> None:
+        lease = self.settings.lease_seconds
+        if self.store.tasks.heartbeat(child.task.id, child.token, lease_seconds=lease):
+            return
+        log.warning("run %s lost its lease: its process is stopped", child.task.id)
+        self._children.pop(child.task.id, None)
+        _kill(child.process)
+
+    def _ended(self, child: _Child, code: int) -> None:
+        if child.reader is not None:
+            child.reader.join(2.0)
+        task = self.store.tasks.get(child.task.id)
+        if task is None or task.state != "STARTED" or task.lease_token != child.token:
+            return  # the child recorded its outcome (or lost its lease)
+        reason = _describe_exit(code, list(child.stderr), self.settings.script_memory_mb)
+        if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
+            self.store.logs.append(child.task.id, [("error", reason)])
+            log.warning("run %s: %s", child.task.id, reason)
+
+    def shutdown(self) -> None:
+        """Stop every child and fail its run (`worker stopped`)."""
+        for task_id, child in list(self._children.items()):
+            _kill(child.process)
+            error = {"type": "worker_stopped", "message": "the worker running it stopped"}
+            try:
+                self.store.tasks.fail(task_id, child.token, error)
+            except Exception:
+                log.exception("could not record the end of run %s", task_id)
+        self._children.clear()
+
+
+def _child_environment() -> dict[str, str]:
+    """The worker's environment without the runtime's own settings (they may hold secrets a
+    script must not read); fewer malloc arenas, so the address-space limit measures data."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment.update(MALLOC_ARENA_MAX="2", PYTHONUNBUFFERED="1")
+    return environment
+
+
+def _keep_tail(stream: IO[bytes], tail: deque[str]) -> None:
+    with stream:
+        for line in stream:
+            tail.append(line.decode("utf-8", "replace").rstrip())
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        log.error("process %d did not die", process.pid)
+
+
+def _crash(message: str) -> dict[str, Any]:
+    return {"type": "script_internal_error", "message": message, "payload": None}
+
+
+def _describe_exit(code: int, stderr: list[str], memory_mb: int) -> str:
+    """Why a run's process ended without recording an outcome."""
+    out_of_memory = any(
+        "MemoryError" in line or "Cannot allocate memory" in line for line in stderr
+    )
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        cause = f"the run's process was killed by {name}"
+        if -code == signal.SIGKILL:
+            cause += f" (out of memory past the {memory_mb} MB limit, or killed)"
+    else:
+        cause = f"the run's process exited with code {code} without recording an outcome"
+    if out_of_memory:
+        cause += f"; it ran out of memory (limit {memory_mb} MB)"
+    last = [line for line in stderr if line.strip()][-3:]
+    return cause + (": " + " | ".join(last) if last else "")
