@@ -367,3 +367,41 @@ oauth_sessions = Table(
     _timestamp("expires_at"),
     Index(None, "expires_at"),
 )
+
+# --- outgoing webhooks and integration secrets (migration 0003) ----------------------------------
+
+# Every webhook the runtime sends (a sync's result, a connection event, an async action's
+# completion), kept until delivered or given up: sent from any worker, retried with backoff.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", _id_type(), primary_key=True, autoincrement=True),
+    _parent("environment_id", "environments.id"),
+    Column("kind", Text(), nullable=False),
+    Column("url", Text(), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("state", Text(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    _timestamp("next_attempt_at", nullable=True),
+    Column("last_status", Integer(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("task_id", Text(), nullable=True),
+    _timestamp("created_at"),
+    _timestamp("delivered_at", nullable=True),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "environment_id", "created_at"),
+)
+
+# The secret a provider signs its webhooks with (verified on `POST /webhook/...`), encrypted.
+integration_secrets = Table(
+    "integration_secrets",
+    metadata,
+    Column(
+        "integration_id",
+        BigInteger(),
+        ForeignKey("integrations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("webhook_secret_encrypted", LargeBinary(), nullable=True),
+    _timestamp("updated_at"),
+)
