@@ -16,6 +16,8 @@ def render_banner(prepared: PreparedRuntime) -> None:
     output.result(f"  data dir      {esc(settings.data_dir)}")
     names = ", ".join(env.name for env in prepared.environments)
     output.result(f"  environments  {esc(names)}")
+    if prepared.metrics_url is not None:
+        output.result(f"  metrics       {esc(prepared.metrics_url)}")
     if prepared.is_encryption_key_generated:
         output.warning(
             f"generated an encryption key in {prepared.encryption_key_file}: back it up (without "
