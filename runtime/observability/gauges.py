@@ -28,7 +28,8 @@ log = logging.getLogger("nango.runtime.metrics")
 
 
 class DatabaseCollector(Collector):
-    """Queue depth and age per kind, runs in progress, webhook deliveries by state."""
+    """Queue depth and age per kind, runs in progress, webhook deliveries (recent outcomes,
+    in flight)."""
 
     def __init__(self, store: Store, *, ttl_s: float = 2.0) -> None:
         self.store = store
@@ -47,7 +48,7 @@ class DatabaseCollector(Collector):
         yield up
         if snapshot is not None:
             yield from _queue_families(snapshot)
-            yield _deliveries_family(snapshot)
+            yield from _delivery_families(snapshot)
 
     def _current(self) -> tuple[StatsSnapshot | None, bool]:
         with self._lock:
@@ -91,12 +92,26 @@ def _queue_families(snapshot: StatsSnapshot) -> Iterator[Metric]:
     yield from (depth, age, scheduled, running)
 
 
-def _deliveries_family(snapshot: StatsSnapshot) -> Metric:
-    family = GaugeMetricFamily(
-        "nango_webhook_deliveries",
-        "Outgoing webhook deliveries kept in the database, by kind and state (outcome).",
+def _delivery_families(snapshot: StatsSnapshot) -> Iterator[Metric]:
+    recent = GaugeMetricFamily(
+        "nango_webhook_deliveries_last_hour",
+        "Outgoing webhook deliveries created in the last hour, by kind and state (DELIVERED, "
+        "FAILED: given up; PENDING, SENDING: in flight).",
         labels=["kind", "state"],
     )
-    for (kind, state), total in sorted(snapshot.webhook_deliveries.items()):
-        family.add_metric([kind, state], total)
-    return family
+    for (kind, state), total in sorted(snapshot.recent_deliveries.items()):
+        recent.add_metric([kind, state], total)
+    in_flight = GaugeMetricFamily(
+        "nango_webhook_deliveries_in_flight",
+        "Outgoing webhook deliveries not delivered nor given up yet (any age), by kind.",
+        labels=["kind"],
+    )
+    oldest = GaugeMetricFamily(
+        "nango_webhook_deliveries_oldest_in_flight_age_seconds",
+        "Age of the oldest delivery in flight, by kind.",
+        labels=["kind"],
+    )
+    for kind, found in sorted(snapshot.deliveries_in_flight.items()):
+        in_flight.add_metric([kind], found.count)
+        oldest.add_metric([kind], max(0.0, (snapshot.taken_at - found.oldest_at) / 1_000_000))
+    yield from (recent, in_flight, oldest)
