@@ -72,7 +72,7 @@ def start(
       nango runtime start --port 3003
     """
     from cli.terminal.runtime_banner import render_banner
-    from runtime.service import prepare_runtime, serve
+    from runtime.service import configure_logging, prepare_runtime, serve
 
     settings = _settings(
         config,
@@ -84,6 +84,7 @@ def start(
         log_format=log_format,
         metrics_port=metrics_port,
     )
+    configure_logging(settings)
     prepared = prepare_runtime(settings)
     render_banner(prepared)
     serve(prepared)

@@ -78,9 +78,7 @@ def test_queue_depth_age_and_runs_in_progress(world: World) -> None:
     assert found[("nango_runs_in_progress", kind("action"))] == 0
 
 
-def _deliveries(
-    store: Store, environment_id: int, rows: Iterable[tuple[str, str, int]]
-) -> None:
+def _deliveries(store: Store, environment_id: int, rows: Iterable[tuple[str, str, int]]) -> None:
     values_: list[dict[str, Any]] = [
         {
             "environment_id": environment_id,

@@ -180,9 +180,9 @@ def test_the_expiring_pass_counts_time_limits(world: World) -> None:
     assert fresh.value("nango_lease_expiries_total", kind="action") == 0
 
 
-def test_counting_never_breaks_the_worker(world: World) -> None:
+def test_counting_never_breaks_the_worker() -> None:
     class Broken:
-        class tasks:  # noqa: N801 - stands in for the store's attribute
+        class tasks:
             @staticmethod
             def get(_task_id: str) -> None:
                 raise RuntimeError("database gone")
