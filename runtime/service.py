@@ -119,6 +119,7 @@ def prepare_runtime(settings: RuntimeSettings, *, bind: bool | None = None) -> P
             settings = settings.model_copy(update={"port": listener.getsockname()[1]})
         metrics_listener: socket.socket | None = None
         if settings.metrics_port is not None:
+            _check_metrics_port(settings, listener is not None)
             metrics_listener = open_listener(settings.host, settings.metrics_port)
             opened.callback(metrics_listener.close)
             port = metrics_listener.getsockname()[1]
@@ -138,6 +139,19 @@ def prepare_runtime(settings: RuntimeSettings, *, bind: bool | None = None) -> P
         metrics_listener=metrics_listener,
         _lock=lock,
     )
+
+
+def _check_metrics_port(settings: RuntimeSettings, is_serving_http: bool) -> None:
+    if (
+        is_serving_http
+        and settings.metrics_port not in (None, 0)
+        and (settings.metrics_port == settings.port)
+    ):
+        raise UserError(
+            f"The metrics port {settings.metrics_port} is the API's port: the API already "
+            "serves /metrics",
+            hint="Leave NANGO_METRICS_PORT (--metrics-port) unset, or choose another port.",
+        )
 
 
 def _shown(url: str) -> str:

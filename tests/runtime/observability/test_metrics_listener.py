@@ -81,3 +81,17 @@ def test_a_worker_serves_its_metrics_on_the_metrics_port(tmp_path: Path) -> None
     assert not thread.is_alive()
     with pytest.raises(httpx.TransportError):
         httpx.get(url, timeout=2)
+
+
+def test_the_metrics_port_cannot_be_the_api_port(tmp_path: Path) -> None:
+    from runtime.errors import UserError
+
+    listener = open_listener("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    listener.close()
+    settings = RuntimeSettings(data_dir=tmp_path, port=port, metrics_port=port)
+    with pytest.raises(UserError, match="is the API's port") as refused:
+        prepare_runtime(settings)
+    assert "NANGO_METRICS_PORT" in (refused.value.hint or "")
+    # nothing stays open: the same settings without the metrics port start
+    prepare_runtime(settings.model_copy(update={"metrics_port": None})).close()
