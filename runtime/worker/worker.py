@@ -171,7 +171,7 @@ class Worker:
             "parent_pid": os.getpid(),
             "memory_mb": self.settings.script_memory_mb,
             "encryption_key": self._key,
-            "settings": self.settings.model_dump(mode="json"),
+            "settings": self.settings.model_dump(mode="json", exclude={"metrics_key"}),
         }
         try:
             process = subprocess.Popen(

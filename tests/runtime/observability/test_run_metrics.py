@@ -4,6 +4,7 @@ limits and tasks never started. Stand-in child processes, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -210,3 +211,16 @@ def test_every_series_is_there_from_the_start() -> None:
     assert ("nango_runs_total", (("kind", "on-event"), ("state", "CANCELLED"))) in found
     assert ("nango_records_written_total", (("change", "deleted"),)) in found
     assert ("nango_build_info", (("version", __import__("runtime").__version__),)) in found
+
+
+def test_a_run_process_is_not_given_the_metrics_key(world: World, tmp_path: Path) -> None:
+    task = add_task(world)
+    seen = tmp_path / "config.json"
+    runner = child(f"open({str(seen)!r}, 'w').write(json.dumps(config)); sys.exit(1)")
+    key = "the-metrics-key-0123456789"
+    worker = Worker(
+        settings(tmp_path, metrics_key=key), world.store, encryption_key=TEST_KEY, runner=runner
+    )
+    run_until_done(worker, world.store, task.id)
+    assert key not in seen.read_text()
+    assert "settings" in json.loads(seen.read_text())
