@@ -20,19 +20,11 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-)
-
 from runtime import __version__
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from runtime.store import Store
     from runtime.store.tasks import Task
 
@@ -61,7 +53,18 @@ class RuntimeMetrics:
     and garbage-collector collectors of `prometheus_client`)."""
 
     def __init__(self, *, with_process_collectors: bool = True) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        # Imported here: a run's process imports the worker's modules but needs no metrics.
+        from prometheus_client import (
+            GC_COLLECTOR,
+            PLATFORM_COLLECTOR,
+            PROCESS_COLLECTOR,
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+        )
+
+        self.registry: CollectorRegistry = CollectorRegistry(auto_describe=True)
         if with_process_collectors:
             for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
                 self.registry.register(collector)
