@@ -74,6 +74,7 @@ class PreparedRuntime:
     encryption_key_file: Path | None = None
     is_encryption_key_generated: bool = False
     listener: socket.socket | None = None
+    metrics_listener: socket.socket | None = None
     _lock: IO[str] | None = field(default=None, repr=False)
 
     @property
@@ -81,10 +82,19 @@ class PreparedRuntime:
         """Where the API answers."""
         return self.settings.public_url
 
+    @property
+    def metrics_url(self) -> str | None:
+        """Where the metrics listener answers (`metrics_port`), when there is one."""
+        if self.metrics_listener is None:
+            return None
+        host = self.settings.host if self.settings.host not in ("0.0.0.0", "::") else "localhost"
+        return f"http://{host}:{self.settings.metrics_port}/metrics"
+
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
+        for listener in (self.listener, self.metrics_listener):
+            if listener is not None:
+                listener.close()
+        self.listener = self.metrics_listener = None
         self.store.close()
         release_lock(self._lock)
         self._lock = None
@@ -107,6 +117,13 @@ def prepare_runtime(settings: RuntimeSettings, *, bind: bool | None = None) -> P
             listener = open_listener(settings.host, settings.port)
             opened.callback(listener.close)
             settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+        metrics_listener: socket.socket | None = None
+        if settings.metrics_port is not None:
+            _check_metrics_port(settings, listener is not None)
+            metrics_listener = open_listener(settings.host, settings.metrics_port)
+            opened.callback(metrics_listener.close)
+            port = metrics_listener.getsockname()[1]
+            settings = settings.model_copy(update={"metrics_port": port})
         store = open_store(url, encryption_key=key)
         opened.callback(store.close)
         environments = [_ensure_environment(store, settings, name) for name in ENVIRONMENTS]
@@ -119,8 +136,22 @@ def prepare_runtime(settings: RuntimeSettings, *, bind: bool | None = None) -> P
         encryption_key_file=key_file,
         is_encryption_key_generated=generated,
         listener=listener,
+        metrics_listener=metrics_listener,
         _lock=lock,
     )
+
+
+def _check_metrics_port(settings: RuntimeSettings, is_serving_http: bool) -> None:
+    if (
+        is_serving_http
+        and settings.metrics_port not in (None, 0)
+        and (settings.metrics_port == settings.port)
+    ):
+        raise UserError(
+            f"The metrics port {settings.metrics_port} is the API's port: the API already "
+            "serves /metrics",
+            hint="Leave NANGO_METRICS_PORT (--metrics-port) unset, or choose another port.",
+        )
 
 
 def _shown(url: str) -> str:
@@ -304,10 +335,13 @@ def serve(prepared: PreparedRuntime, *, stop: threading.Event | None = None) -> 
     and release the store, the socket and the lock."""
     stop = stop or threading.Event()
     role = prepared.settings.role
-    configure_logging()
+    configure_logging(prepared.settings)
     with _stopping_on_signals(stop):
         try:
-            with _worker_running(prepared, stop, background=role == "all") as run_worker:
+            with (
+                _metrics_served(prepared),
+                _worker_running(prepared, stop, background=role == "all") as run_worker,
+            ):
                 if role == "worker":
                     run_worker()
                 else:
@@ -389,23 +423,29 @@ def _serve_http(prepared: PreparedRuntime, stop: threading.Event) -> None:
     server.run(sockets=[prepared.listener])
 
 
-def configure_logging() -> None:
-    """The runtime's and uvicorn's logs, to stderr (stdout holds the start banner only)."""
-    import logging.config
+def configure_logging(settings: RuntimeSettings | None = None) -> None:
+    """The runtime's and uvicorn's logs, to stderr (stdout holds the start banner only), in
+    the settings' `log_format`, secrets redacted (`runtime.observability.logs`)."""
+    from runtime.observability.logs import configure_logging as configure
 
-    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "plain"}
-    logging.config.dictConfig(
-        {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-            "handlers": {"stderr": handler},
-            "loggers": {
-                name: {"handlers": ["stderr"], "level": "INFO", "propagate": False}
-                for name in ("nango", "uvicorn")
-            },
-        }
-    )
+    configure(settings.log_format if settings else "human", settings)
+
+
+@contextlib.contextmanager
+def _metrics_served(prepared: PreparedRuntime) -> Iterator[None]:
+    """`/metrics` on the metrics listener (`metrics_port`), while the role runs."""
+    if prepared.metrics_listener is None:
+        yield
+        return
+    from runtime.observability.exposition import MetricsServer
+
+    server = MetricsServer(
+        prepared.metrics_listener, prepared.store, key=prepared.settings.metrics_key
+    ).start()
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _stop_when_set(stop: threading.Event, server: Any) -> None:

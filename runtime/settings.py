@@ -18,6 +18,9 @@
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
 | `token_timeout_s` | `NANGO_TOKEN_TIMEOUT_S` | 20 (a provider's token endpoint, per request) |
 | `webhook_urls` (per environment, TOML `[environments.dev]`) | `NANGO_WEBHOOK_URLS_DEV` | none |
+| `log_format` | `NANGO_LOG_FORMAT` | `human` (`json`: one JSON object per line on stderr) |
+| `metrics_port` | `NANGO_METRICS_PORT` | none (`/metrics` also on this port, any role) |
+| `metrics_key` | `NANGO_METRICS_KEY` | none (`/metrics` then needs `Bearer <key>`) |
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.errors import UserError
 
-__all__ = ["Role", "RuntimeSettings", "default_data_dir", "load_settings"]
+__all__ = ["LogFormat", "Role", "RuntimeSettings", "default_data_dir", "load_settings"]
 
 Role = Literal["all", "api", "worker"]
+LogFormat = Literal["human", "json"]
 ENVIRONMENTS = ("dev", "prod")
 
 
@@ -83,6 +87,9 @@ class RuntimeSettings(BaseModel):
     on_event_timeout_s: float = Field(300.0, gt=0)
     max_body_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     token_timeout_s: float = Field(20.0, gt=0, le=300)
+    log_format: LogFormat = "human"
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_key: str | None = Field(None, min_length=16, repr=False)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
 
     @property

@@ -34,6 +34,14 @@ Role = Annotated[
 Config = Annotated[
     Path | None, typer.Option("--config", help="A TOML file of settings (flags win).")
 ]
+LogFormat = Annotated[
+    Literal["human", "json"] | None,
+    typer.Option("--log-format", help="human, or json: one JSON object per line [human]."),
+]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option("--metrics-port", help="Also serve /metrics on this port (workers) [none]."),
+]
 
 
 def _settings(config: Path | None, **flags: Any) -> Any:
@@ -51,6 +59,8 @@ def start(
     database_url: DatabaseUrl = None,
     role: Role = None,
     config: Config = None,
+    log_format: LogFormat = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Start the runtime: migrate the store, ensure the dev and prod environments (keys are
     generated at first start and printed once), then serve until Ctrl-C or SIGTERM.
@@ -62,11 +72,19 @@ def start(
       nango runtime start --port 3003
     """
     from cli.terminal.runtime_banner import render_banner
-    from runtime.service import prepare_runtime, serve
+    from runtime.service import configure_logging, prepare_runtime, serve
 
     settings = _settings(
-        config, host=host, port=port, data_dir=data_dir, database_url=database_url, role=role
+        config,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        role=role,
+        log_format=log_format,
+        metrics_port=metrics_port,
     )
+    configure_logging(settings)
     prepared = prepare_runtime(settings)
     render_banner(prepared)
     serve(prepared)

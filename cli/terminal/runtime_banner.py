@@ -3,6 +3,8 @@ environments, and the `.env` lines a project needs (a generated key appears only
 
 from __future__ import annotations
 
+import logging
+
 from cli.terminal import console as output
 from runtime.service import PreparedRuntime
 
@@ -16,10 +18,13 @@ def render_banner(prepared: PreparedRuntime) -> None:
     output.result(f"  data dir      {esc(settings.data_dir)}")
     names = ", ".join(env.name for env in prepared.environments)
     output.result(f"  environments  {esc(names)}")
+    if prepared.metrics_url is not None:
+        output.result(f"  metrics       {esc(prepared.metrics_url)}")
     if prepared.is_encryption_key_generated:
-        output.warning(
+        _warn(
+            prepared,
             f"generated an encryption key in {prepared.encryption_key_file}: back it up (without "
-            "it the stored credentials cannot be read), or set NANGO_ENCRYPTION_KEY"
+            "it the stored credentials cannot be read), or set NANGO_ENCRYPTION_KEY",
         )
     generated = [env for env in prepared.environments if env.is_generated]
     if generated:
@@ -35,3 +40,11 @@ def render_banner(prepared: PreparedRuntime) -> None:
     if settings.role != "worker":
         output.result(f"  NANGO_HOSTPORT={esc(prepared.url)}")
     output.stdout().file.flush()
+
+
+def _warn(prepared: PreparedRuntime, message: str) -> None:
+    """A warning on stderr: a log line when the logs are JSON (stderr then holds only those)."""
+    if prepared.settings.log_format == "json":
+        logging.getLogger("nango.runtime").warning(message)
+    else:
+        output.warning(message)

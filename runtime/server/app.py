@@ -18,6 +18,7 @@ from runtime.server.routes import (
     health,
     integrations,
     metadata,
+    metrics,
     oauth,
     proxy,
     records,
@@ -58,6 +59,7 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(records.router)
     # Before the connections router: its /connections/{id} would take /connections/metadata.
     app.include_router(metadata.router)

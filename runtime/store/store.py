@@ -21,6 +21,7 @@ from runtime.store.records import Records
 from runtime.store.schema import store_settings
 from runtime.store.scripts import Scripts
 from runtime.store.sources import Sources
+from runtime.store.stats import Stats
 from runtime.store.syncs import Syncs
 from runtime.store.task_logs import TaskLogs
 from runtime.store.tasks import Tasks
@@ -49,6 +50,7 @@ class Store:
         self.syncs = Syncs(database, cipher)
         self.tasks = Tasks(database, cipher)
         self.logs = TaskLogs(database, cipher)
+        self.stats = Stats(database, cipher)
 
     @property
     def backend(self) -> str:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from runtime.observability import metrics
+from runtime.observability.logs import run_context
 from runtime.scheduler import passes
 from runtime.settings import RuntimeSettings
 from runtime.store import Store, load_or_create_key_file
@@ -130,7 +132,7 @@ class Worker:
         now = time.monotonic()
         actions: dict[str, Callable[[], object]] = {
             "due": lambda: passes.due_pass(self.store, self.settings),
-            "expire": lambda: passes.expiring_pass(self.store),
+            "expire": lambda: metrics.observe_expired(passes.expiring_pass(self.store)),
             "schedule": lambda: passes.schedule_pass(self.store),
         }
         for name, action in actions.items():
@@ -169,7 +171,7 @@ class Worker:
             "parent_pid": os.getpid(),
             "memory_mb": self.settings.script_memory_mb,
             "encryption_key": self._key,
-            "settings": self.settings.model_dump(mode="json"),
+            "settings": self.settings.model_dump(mode="json", exclude={"metrics_key"}),
         }
         try:
             process = subprocess.Popen(
@@ -199,7 +201,15 @@ class Worker:
         )
         child.reader.start()
         self._children[task.id] = child
-        log.info("run %s (%s %s) started in pid %d", task.id, task.kind, task.name, process.pid)
+        metrics.observe_started(task)
+        log.info(
+            "run %s (%s %s) started in pid %d",
+            task.id,
+            task.kind,
+            task.name,
+            process.pid,
+            extra=run_context(task, self.store),
+        )
 
     # --- supervising -------------------------------------------------------------------------
 
@@ -210,12 +220,14 @@ class Worker:
             if code is not None:
                 del self._children[task_id]
                 self._ended(child, code)
+                metrics.observe_ended(self.store, task_id)
             elif now >= child.deadline:
                 del self._children[task_id]
                 _kill(child.process)
                 limit = child.task.started_to_completed_ms / 1000
                 error = {"type": "timeout", "message": f"the run went past its {limit:g}s limit"}
                 self.store.tasks.fail(task_id, child.token, error)
+                metrics.observe_ended(self.store, task_id)
             elif now >= child.next_heartbeat:
                 child.next_heartbeat = now + self.settings.lease_seconds / 3
                 self._heartbeat(child)
@@ -224,9 +236,14 @@ class Worker:
         lease = self.settings.lease_seconds
         if self.store.tasks.heartbeat(child.task.id, child.token, lease_seconds=lease):
             return
-        log.warning("run %s lost its lease: its process is stopped", child.task.id)
+        log.warning(
+            "run %s lost its lease: its process is stopped",
+            child.task.id,
+            extra=run_context(child.task, self.store),
+        )
         self._children.pop(child.task.id, None)
         _kill(child.process)
+        metrics.observe_ended(self.store, child.task.id)
 
     def _ended(self, child: _Child, code: int) -> None:
         if child.reader is not None:
@@ -237,7 +254,9 @@ class Worker:
         reason = _describe_exit(code, list(child.stderr), self.settings.script_memory_mb)
         if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
             self.store.logs.append(child.task.id, [("error", reason)])
-            log.warning("run %s: %s", child.task.id, reason)
+            log.warning(
+                "run %s: %s", child.task.id, reason, extra=run_context(child.task, self.store)
+            )
 
     def shutdown(self) -> None:
         """Stop every child and fail its run (`worker stopped`)."""
@@ -246,6 +265,7 @@ class Worker:
             error = {"type": "worker_stopped", "message": "the worker running it stopped"}
             try:
                 self.store.tasks.fail(task_id, child.token, error)
+                metrics.observe_ended(self.store, task_id)
             except Exception:
                 log.exception("could not record the end of run %s", task_id)
         self._children.clear()
