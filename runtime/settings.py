@@ -12,7 +12,7 @@
 | `proxy_base_url_override_denylist` | `NANGO_PROXY_BASE_URL_OVERRIDE_DENYLIST` | Nango's |
 | `lease_seconds` | `NANGO_LEASE_SECONDS` | 60 |
 | `worker_concurrency` | `NANGO_WORKER_CONCURRENCY` | 4 runs at once per worker |
-| `sync_concurrency`, `action_concurrency` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment |
+| `sync_concurrency`, `action_` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment (0: no cap) |
 | `script_memory_mb` | `NANGO_SCRIPT_MEMORY_MB` | 2048 (a script past it fails its run) |
 | `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24h, 15m, 1h, 5m |
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
