@@ -298,6 +298,27 @@ class Tasks(Part):
             return False
         return True
 
+    def release(self, task_id: str, lease_token: str, *, now: int | None = None) -> bool:
+        """Hand a run back to the queue (a stopping worker's): CREATED again, without a lease,
+        so any worker claims it at once (a sync resumes from its checkpoint). False when the
+        token no longer held it."""
+        at = now_us() if now is None else now
+        statement = (
+            update(tasks)
+            .where(_c.id == task_id, _c.lease_token == lease_token, _c.state == "STARTED")
+            .values(
+                state="CREATED",
+                lease_token=None,
+                lease_expires_at=None,
+                heartbeat_at=None,
+                started_at=None,
+                owner=None,
+                starts_after=at,
+            )
+        )
+        with self._db.write() as connection:
+            return connection.execute(statement).rowcount > 0
+
     def cancel_for_syncs(self, sync_ids: Sequence[int], *, reason: str) -> int:
         """Cancel the active runs of these syncs (removed): their next fenced write fails."""
         if not sync_ids:
