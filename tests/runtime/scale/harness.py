@@ -76,6 +76,9 @@ class Process:
                 self.popen.wait(10)
         return self.popen.returncode
 
+    def ready(self) -> None:
+        wait_until(lambda: _serves(self), timeout=120, every=0.2)
+
     def client(self, key: str = DEV_KEY) -> httpx.Client:
         assert self.url is not None, "not an API process"
         return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {key}"})
@@ -114,9 +117,11 @@ class Cluster:
             **extra,
         }
 
-    def start(self, role: str, *, database_url: str | None = None, **extra: str) -> Process:
-        """Start a process of this role and wait until it serves (`/health`, or the worker's
-        first log line)."""
+    def start(
+        self, role: str, *, database_url: str | None = None, wait: bool = True, **extra: str
+    ) -> Process:
+        """Start a process of this role and (unless not `wait`) wait until it serves
+        (`/health`, or the worker's first log line: `ready`)."""
         name = f"{role}-{len(self.processes)}"
         data_dir = self.root / name
         data_dir.mkdir(parents=True)
@@ -133,7 +138,8 @@ class Cluster:
             )
         process = Process(name, popen, log, f"http://127.0.0.1:{port}" if role == "api" else None)
         self.processes.append(process)
-        wait_until(lambda: _serves(process), timeout=120, every=0.2)
+        if wait:
+            process.ready()
         return process
 
     def environment_id(self, name: str) -> int:
