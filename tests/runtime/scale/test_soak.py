@@ -56,7 +56,11 @@ async def fetch_data(nango: NangoSync) -> None:
 
 @pytest.fixture
 def soak_cluster(tmp_path: Path, database_url: str) -> Cluster:
-    settings = {"NANGO_LEASE_SECONDS": "15", "NANGO_LOG_FORMAT": "json"}
+    settings = {
+        "NANGO_LEASE_SECONDS": "15",
+        "NANGO_LOG_FORMAT": "json",
+        "NANGO_WORKER_CONCURRENCY": "8",
+    }
     with cluster_of(tmp_path, database_url, settings=settings, measured=False) as cluster:
         yield cluster  # type: ignore[misc]
 
