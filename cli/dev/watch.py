@@ -4,6 +4,8 @@ Ctrl-C. It never prints: everything goes to the reporter."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import threading
 import time
@@ -19,11 +21,20 @@ from cli.dev.session import DevSession
 from cli.project import find_project
 
 if TYPE_CHECKING:
-    from watchfiles import Change
+    from watchfiles._rust_notify import RustNotify
 
 __all__ = ["DevOptions", "StopEvent", "stop_on_sigterm", "watch"]
 
-_IGNORED_DIRS = (".nango", "__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache")
+_IGNORED_DIRS = frozenset(
+    {".nango", "__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache", ".hg"}
+)
+# Editors' temporary and swap files (vim's .swp and 4913, emacs' #file# and .#file, backups~).
+_IGNORED_NAMES = re.compile(r"(\.sw.|~|\.py[cod]|^4913|^\.?#.*)$")
+
+
+def _is_ignored(path: str) -> bool:
+    parts = Path(path).parts
+    return bool(_IGNORED_DIRS.intersection(parts)) or bool(_IGNORED_NAMES.search(parts[-1]))
 
 
 class StopEvent(Protocol):
@@ -53,8 +64,6 @@ def watch(
 ) -> DevSession:
     """Watch the project containing `project_root` (default: the working directory) until
     `stop_event` is set; KeyboardInterrupt propagates. The session, for its final state."""
-    import watchfiles
-
     options = options or DevOptions()
     session = DevSession(
         find_project(project_root or Path.cwd()),
@@ -62,30 +71,41 @@ def watch(
         timeout_s=options.timeout_s,
     )
     deployer = _deployer(session, reporter, options)
-    root = session.project.root
-    reporter.cycle_started([])
-    _finished(session.start(), reporter, deployer)
-    events = watchfiles.watch(
-        root,
-        watch_filter=watchfiles.DefaultFilter(ignore_dirs=_IGNORED_DIRS),
-        debounce=options.debounce_ms,
-        step=options.step_ms,
-        stop_event=stop_event,
-        rust_timeout=200 if deployer else 5000,
-        yield_on_timeout=True,
-    )
-    for raw in events:
-        _handle(session, reporter, deployer, raw)
-    return session
+    # Watching starts before the first cycle, so that no save made during it is missed.
+    with _notifier(session.project.root) as notifier:
+        reporter.cycle_started([])
+        _finished(session.start(), reporter, deployer)
+        while True:
+            raw = notifier.watch(
+                options.debounce_ms, options.step_ms, 200 if deployer else 5000, stop_event
+            )
+            if raw == "signal":
+                raise KeyboardInterrupt
+            if raw == "stop":
+                return session
+            _handle(session, reporter, deployer, set() if raw == "timeout" else raw)
+
+
+def _notifier(root: Path) -> RustNotify:
+    """watchfiles' watcher itself: its `watch` generator only starts watching when first asked
+    for changes, after the first cycle would have run."""
+    from watchfiles._rust_notify import RustNotify
+
+    return RustNotify([str(root)], False, _is_polling(), 300, True, True)
+
+
+def _is_polling() -> bool:
+    value = os.environ.get("WATCHFILES_FORCE_POLLING", "").lower()
+    return bool(value) and value not in ("false", "disable", "disabled")
 
 
 def _handle(
     session: DevSession,
     reporter: DevReporter,
     deployer: AutoDeployer | None,
-    raw: set[tuple[Change, str]],
+    raw: set[tuple[int, str]],
 ) -> None:
-    changes = session.changes(Path(path) for _, path in raw)
+    changes = session.changes(Path(path) for _, path in raw if not _is_ignored(path))
     if changes:
         if deployer:
             deployer.saw_changes(time.monotonic())
