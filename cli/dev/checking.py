@@ -84,7 +84,7 @@ def _replay(
     result = replay_prepared(prepared, fixtures, timeout_s=timeout_s)
     if result.passed:
         return None
-    first, *rest = result.problems
+    first, *rest = "\n".join(result.problems).splitlines()
     return Problem(
         first,
         file=project.relative(fixtures.source),

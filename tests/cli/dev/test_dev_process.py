@@ -127,3 +127,41 @@ def test_ctrl_c_and_sigterm_stop_cleanly(project: Path, tmp_path: Path) -> None:
             assert dev.next_event()["ok"] is True
             assert dev.stop(sig) == code
         assert "Traceback" not in log.read_text(encoding="utf-8")
+
+
+def test_deploy_after_green_cycles(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runtime.server.app import create_app
+    from runtime.settings import RuntimeSettings
+    from runtime.store import open_store, sqlite_url
+    from tests.runtime.store.conftest import TEST_KEY
+    from tests.runtime_harness import DEV_KEY, serve_in_thread
+
+    store = open_store(sqlite_url(tmp_path / "runtime.db"), encryption_key=TEST_KEY)
+    environment = store.environments.ensure("dev", secret_key=DEV_KEY).environment
+    settings = RuntimeSettings(data_dir=tmp_path / "data")
+    try:
+        with serve_in_thread(create_app(settings, store)) as url:
+            monkeypatch.setenv("NANGO_HOSTPORT", url)
+            monkeypatch.setenv("NANGO_SECRET_KEY_DEV", DEV_KEY)
+            with DevProcess(project, "--deploy") as dev:
+                first = dev.wait_for(lambda e: "deploy" in e)["deploy"]
+                assert first["ok"] and first["plan"].startswith("+2 ~0 -0"), first
+                assert sorted(first["deployed"]) == ["github/create-issue", "github/issues"]
+
+                source = (project / SYNC).read_text(encoding="utf-8")
+                _save(project, SYNC, source.replace('"state": "all"', '"state": "open"'))
+                assert _saved_cycle(dev, SYNC)["ok"] is False  # no fixture for that request
+                assert not any("deploy" in e for e in dev.quiet_events(3.0))
+                _save(project, SYNC, source + "\n# deployed on a green cycle\n")
+                second = dev.wait_for(lambda e: "deploy" in e)["deploy"]
+                assert second["ok"] and second["plan"].startswith("+0 ~1 -0"), second
+                assert second["deployed"] == ["github/issues"]
+        active = store.scripts.list_active(environment.id)
+        assert sorted((s.name, s.version) for s in active) == [
+            ("create-issue", "1"),
+            ("issues", "2"),
+        ]
+    finally:
+        store.close()
