@@ -11,6 +11,7 @@ from cli.commands.compile import compile as compile_command
 from cli.commands.connection import connection_app
 from cli.commands.deploy import deploy as deploy_command
 from cli.commands.dryrun import dryrun as dryrun_command
+from cli.commands.fixtures import fixtures_app
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
 from cli.commands.integration import integration_app
@@ -47,6 +48,7 @@ app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(connection_app)
 app.add_typer(integration_app)
+app.add_typer(fixtures_app)
 
 
 def _print_version(value: bool) -> None:
