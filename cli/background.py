@@ -76,18 +76,7 @@ def start_detached(
     `is_last_line`; wait until `health_url(printed)` answers (None: no check); write the pid
     file. A child that ends first is a `UserError` quoting the end of its log."""
     _refuse_running(pid_file, what)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, DETACHED_VARIABLE: "1"}
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cli", *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=sink,
-            env=environment,
-            start_new_session=True,  # Ctrl-C in this terminal must not reach it
-            text=True,
-        )
+    process = _spawn(argv, log)
     printed = _read_until(process, is_last_line)
     if process.poll() is not None or not printed:
         process.wait(30)
@@ -97,6 +86,28 @@ def start_detached(
         _wait_healthy(process, url, log, what, timeout)
     pid_file.write_text(f"{process.pid}\n", encoding="ascii")
     return Detached(process.pid, printed)
+
+
+def _spawn(argv: list[str], log: Path) -> subprocess.Popen[str]:
+    environment = {**os.environ, DETACHED_VARIABLE: "1"}
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        sink = log.open("ab")
+    except OSError as exc:
+        raise UserError(
+            f"Cannot write the log file {log}: {exc.strerror or exc}",
+            hint="Choose a writable folder (--data-dir for the runtime).",
+        ) from exc
+    with sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            env=environment,
+            start_new_session=True,  # Ctrl-C in this terminal must not reach it
+            text=True,
+        )
 
 
 def _read_until(process: subprocess.Popen[str], is_last_line: Callable[[str], bool]) -> str:
