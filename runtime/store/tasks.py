@@ -355,7 +355,11 @@ class Tasks(Part):
             (
                 (_c.state == "STARTED") & (started_limit < at),
                 "FAILED",
-                {"type": "timeout", "message": "the run went past its time limit"},
+                {
+                    "type": "timeout",
+                    "message": "the run did not finish within its time limit (the script's "
+                    "limit plus a margin for its process to start and report) and was failed",
+                },
             ),
             (
                 (_c.state == "CREATED") & (_c.created_at + _c.created_to_started_ms * 1000 < at),

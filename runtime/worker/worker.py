@@ -45,6 +45,7 @@ from runtime.scheduler import passes
 from runtime.settings import RuntimeSettings
 from runtime.store import Store, load_or_create_key_file
 from runtime.store.tasks import Task
+from runtime.webhooks.outgoing import queue_run_failures
 from runtime.worker.zygote import ForkedProcess, Zygote
 
 __all__ = ["Worker", "resolve_encryption_key", "run_worker"]
@@ -64,9 +65,16 @@ def run_worker(
     *,
     encryption_key: str | None = None,
 ) -> None:
-    """Run the worker loop until `stop` is set (what `nango runtime start` runs for the roles
-    `all` and `worker`)."""
-    Worker(settings, store, encryption_key=encryption_key).run(stop)
+    """Run the worker loop, and the sender of outgoing webhooks beside it, until `stop` is
+    set (what `nango runtime start` runs for the roles `all` and `worker`)."""
+    from runtime.webhooks.sender import start_sender
+
+    sender = start_sender(settings, store, stop)
+    try:
+        Worker(settings, store, encryption_key=encryption_key).run(stop)
+    finally:
+        stop.set()
+        sender.join(settings.webhook_delivery_timeout_s + 5)
 
 
 def resolve_encryption_key(settings: RuntimeSettings) -> str | None:
@@ -159,13 +167,17 @@ class Worker:
         now = time.monotonic()
         actions: dict[str, Callable[[], object]] = {
             "due": lambda: passes.due_pass(self.store, self.settings),
-            "expire": lambda: metrics.observe_expired(passes.expiring_pass(self.store)),
+            "expire": lambda: self._expired(passes.expiring_pass(self.store)),
             "schedule": lambda: passes.schedule_pass(self.store),
         }
         for name, action in actions.items():
             if now >= self._next_pass.get(name, 0.0):
                 self._next_pass[name] = now + self._periods[name]
                 action()
+
+    def _expired(self, ended: list[Task]) -> None:
+        metrics.observe_expired(ended)
+        queue_run_failures(self.store, self.settings, ended)
 
     # --- claiming and spawning ---------------------------------------------------------------
 
@@ -259,7 +271,8 @@ class Worker:
                 _kill(child.process)
                 limit = child.task.started_to_completed_ms / 1000
                 error = {"type": "timeout", "message": f"the run went past its {limit:g}s limit"}
-                self.store.tasks.fail(task_id, child.token, error)
+                if self.store.tasks.fail(task_id, child.token, error):
+                    queue_run_failures(self.store, self.settings, [child.task], error)
                 metrics.observe_ended(self.store, task_id)
             elif now >= child.next_heartbeat:
                 child.next_heartbeat = now + self.settings.lease_seconds / 3
@@ -286,6 +299,7 @@ class Worker:
         reason = _describe_exit(code, stderr, self.settings.script_memory_mb)
         if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
             self.store.logs.append(child.task.id, [("error", reason)])
+            queue_run_failures(self.store, self.settings, [child.task], _crash(reason))
             log.warning(
                 "run %s: %s", child.task.id, reason, extra=run_context(child.task, self.store)
             )

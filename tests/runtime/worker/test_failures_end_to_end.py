@@ -144,7 +144,9 @@ def test_a_hanging_or_memory_hungry_action_fails_alone(custom: Custom) -> None:
     with custom.client() as client:
         hung = client.post("/action/trigger", json={"action_name": "hang"}, headers=HEADERS)
         assert hung.status_code == 500, hung.text
-        assert "did not finish within 3 s" in hung.json()["error"]["message"]
+        # The script's own 3 s timer, or (on a loaded machine, when its process was slow to
+        # start) the task's limit: either way the caller learns the run ran out of time.
+        assert "did not finish within" in hung.json()["error"]["message"]
         hog = client.post("/action/trigger", json={"action_name": "hog"}, headers=HEADERS)
         assert hog.status_code == 500, hog.text
         assert "MemoryError" in hog.json()["error"]["message"]
