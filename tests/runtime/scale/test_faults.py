@@ -263,7 +263,7 @@ def test_a_stopped_worker_finishes_or_hands_back_its_runs(cluster: Cluster, sync
     assert store_live(sync) == {"Item": 2_000}
 
     hasty = cluster.start("worker", NANGO_SHUTDOWN_GRACE_S="1")
-    sync.set(total=20_000, batch=500, pause=0.3)
+    sync.set(total=6_000, batch=500, pause=0.5)
     sync.trigger()
     wait_until(lambda: sync.checkpoint() >= 1_000, timeout=120)
     running = sync.active()
@@ -278,4 +278,4 @@ def test_a_stopped_worker_finishes_or_hands_back_its_runs(cluster: Cluster, sync
     assert resumed.attempt == 2
     assert resumed.counts is not None
     assert resumed.counts["Item"]["updated"] == 0 and saved > 0
-    assert store_live(sync) == {"Item": 20_000}
+    assert store_live(sync) == {"Item": 6_000}
