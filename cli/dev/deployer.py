@@ -62,8 +62,9 @@ class AutoDeployer:
         self._is_pending = False
 
     def cycle_finished(self, result: CycleResult, now: float) -> None:
-        """Schedule a deploy after a green cycle that changed something; hold it after a red one."""
-        if not result.ok:
+        """Schedule a deploy once the whole project is green after a cycle that changed something;
+        hold it while anything fails."""
+        if not result.is_all_green:
             self._due = None
             self._is_pending = self._is_pending or bool(result.scripts or result.generated)
             return

@@ -44,7 +44,8 @@ def _status(ok: bool) -> ScriptStatus:
 
 
 def _cycle(ok: bool) -> CycleResult:
-    return CycleResult(1, ["github/syncs/issues.py"], scripts=[_status(ok)])
+    status = _status(ok)
+    return CycleResult(1, ["github/syncs/issues.py"], scripts=[status], every_script=[status])
 
 
 DESTRUCTIVE = ScriptDifferences(

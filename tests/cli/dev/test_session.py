@@ -122,3 +122,14 @@ def test_a_deleted_script_fails_to_compile_and_a_stub_is_not_recreated_by_a_save
     result = session.cycle(session.changes([path]))
     assert _tested(result) == [("create-issue", "failed", "skipped")]
     assert result.first_failure is not None and result.first_failure.code == "missing_script"
+
+
+def test_a_failure_stays_shown_until_fixed(session: DevSession) -> None:
+    action = _read(session, ACTION)
+    broken = _save(session, ACTION, action + "\ndef oops(:\n")
+    assert broken is not None and not broken.ok
+    other = _save(session, SYNC, _read(session, SYNC) + "\n# unrelated\n")
+    assert other is not None and other.ok and not other.is_all_green
+    assert other.first_failure is not None and other.first_failure.file == ACTION
+    fixed = _save(session, ACTION, action)
+    assert fixed is not None and fixed.is_all_green and fixed.first_failure is None

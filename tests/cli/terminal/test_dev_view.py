@@ -52,7 +52,7 @@ def test_the_live_view_has_a_line_per_script_the_cycle_and_the_first_failure() -
         "  ✗ github/issues        compile failed",
         "  ✓ github/create-issue  compiled  test passed",
         "  ✓ github/labels[bold]  compiled  no fixture",
-        "cycle 4 · 1 changed (github/syncs/issues.py) · 23 ms · failing",
+        "cycle 4 · 1 changed (github/syncs/issues.py) · 23 ms · 1 failing",
         "first failure",
         "github/syncs/issues.py:12:5 the script is not valid Python (invalid syntax); fix the "
         "syntax at line 12 [syntax_error]",
@@ -67,7 +67,7 @@ def test_plain_lines_when_stdout_is_not_a_terminal(monkeypatch: pytest.MonkeyPat
     PlainReporter().cycle_finished(_cycle())
     output.stdout.cache_clear()
     assert buffer.getvalue().splitlines()[:3] == [
-        "cycle 4 · 1 changed (github/syncs/issues.py) · 23 ms · failing",
+        "cycle 4 · 1 changed (github/syncs/issues.py) · 23 ms · 1 failing",
         "  github/issues  compile failed",
         "    github/syncs/issues.py:12:5 the script is not valid Python (invalid syntax); fix "
         "the syntax at line 12 [syntax_error]",
