@@ -12,6 +12,7 @@ from cli.commands.connection import connection_app
 from cli.commands.deploy import deploy as deploy_command
 from cli.commands.dev import dev as dev_command
 from cli.commands.dryrun import dryrun as dryrun_command
+from cli.commands.fixtures import fixtures_app
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
 from cli.commands.integration import integration_app
@@ -49,6 +50,7 @@ app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(connection_app)
 app.add_typer(integration_app)
+app.add_typer(fixtures_app)
 
 
 def _print_version(value: bool) -> None:
