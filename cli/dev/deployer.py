@@ -101,6 +101,7 @@ class AutoDeployer:
                 options, on_plan=on_plan, confirm=confirm, project_root=self.root
             )
         except UserError as exc:
-            return DeployOutcome(False, plan=plans[0] if plans else "", error=exc.message)
+            error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            return DeployOutcome(False, plan=plans[0] if plans else "", error=error)
         deployed = [f"{r.providerConfigKey}/{r.name}" for r in result.results if not r.unchanged]
         return DeployOutcome(True, plan=plans[0] if plans else "", deployed=deployed)
