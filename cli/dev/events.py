@@ -124,6 +124,7 @@ class CycleResult:
             "duration_ms": round(self.duration_s * 1000, 1),
             "scripts": [s.to_json() for s in self.scripts],
             "errors": [p.to_json() for p in self.config_errors],
+            "warnings": [p.to_json() for p in self.warnings],
             "generated": self.generated,
             "created": self.created,
         }

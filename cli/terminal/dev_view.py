@@ -175,6 +175,9 @@ def _script_lines(result: CycleResult) -> list[str]:
     for problem in result.config_errors:
         where = output.esc_line(problem.location)
         lines.append(f"  [red]✗[/red] {where} {output.esc(problem.message)}")
+    for problem in result.warnings:
+        where = output.esc_line(problem.location)
+        lines.append(f"  [yellow]warning[/yellow] {where} {output.esc(problem.message)}")
     return lines
 
 

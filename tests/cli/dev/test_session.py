@@ -133,3 +133,14 @@ def test_a_failure_stays_shown_until_fixed(session: DevSession) -> None:
     assert other.first_failure is not None and other.first_failure.file == ACTION
     fixed = _save(session, ACTION, action)
     assert fixed is not None and fixed.is_all_green and fixed.first_failure is None
+
+
+def test_config_warnings_are_kept_until_the_config_changes(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    warned = _save(session, "nango.yaml", config.replace("output: IssueOutput", "output: Nope"))
+    assert warned is not None and warned.ok and warned.warnings
+    assert warned.warnings[0].file == "nango.yaml" and warned.warnings[0].line
+    later = _save(session, SYNC, _read(session, SYNC) + "\n# later\n")
+    assert later is not None and later.warnings == warned.warnings
+    cleared = _save(session, "nango.yaml", config)
+    assert cleared is not None and cleared.warnings == []
