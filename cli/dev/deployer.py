@@ -103,5 +103,8 @@ class AutoDeployer:
         except UserError as exc:
             error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
             return DeployOutcome(False, plan=plans[0] if plans else "", error=error)
+        except Exception as exc:  # the watch goes on whatever a deploy runs into
+            error = f"unexpected error: {type(exc).__name__}: {exc}"
+            return DeployOutcome(False, plan=plans[0] if plans else "", error=error)
         deployed = [f"{r.providerConfigKey}/{r.name}" for r in result.results if not r.unchanged]
         return DeployOutcome(True, plan=plans[0] if plans else "", deployed=deployed)

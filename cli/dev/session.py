@@ -123,6 +123,10 @@ class DevSession:
         except UserError as exc:
             self.config_errors = [Problem(exc.message, file="nango.yaml", code="config_error")]
             return set()
+        except Exception as exc:  # never let a half-written file stop the watch
+            message = f"nango.yaml could not be read: {type(exc).__name__}: {exc}"
+            self.config_errors = [Problem(message, file="nango.yaml", code="internal_error")]
+            return set()
         self.config_errors = []
         self.config_warnings = [_config_problem(self.project, i) for i in loaded.warnings]
         self.config, self.scripts = loaded, scripts

@@ -144,3 +144,14 @@ def test_config_warnings_are_kept_until_the_config_changes(session: DevSession) 
     assert later is not None and later.warnings == warned.warnings
     cleared = _save(session, "nango.yaml", config)
     assert cleared is not None and cleared.warnings == []
+
+
+def test_a_half_written_config_never_stops_the_session(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    for end in range(0, len(config), 23):
+        result = _save(session, "nango.yaml", config[:end])
+        assert result is not None
+        if not result.ok:
+            assert all(p.file == "nango.yaml" for p in result.config_errors)
+    restored = _save(session, "nango.yaml", config)
+    assert restored is not None and restored.is_all_green
