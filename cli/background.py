@@ -72,7 +72,7 @@ def start_detached(
     what: str,
     timeout: float = 60.0,
 ) -> Detached:
-    """Start `python -m cli <argv>` in a session of its own; read its stdout until
+    """Start `python -P -m cli <argv>` in a session of its own; read its stdout until
     `is_last_line`; wait until `health_url(printed)` answers (None: no check); write the pid
     file. A child that ends first is a `UserError` quoting the end of its log."""
     _refuse_running(pid_file, what)
@@ -100,7 +100,8 @@ def _spawn(argv: list[str], log: Path) -> subprocess.Popen[str]:
         ) from exc
     with sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "cli", *argv],
+            # -P: the working directory (a project, which may hold any folder) is not importable
+            [sys.executable, "-P", "-m", "cli", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=sink,
