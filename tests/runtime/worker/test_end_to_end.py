@@ -1,7 +1,5 @@
 """End to end, with real processes: a runtime (API + worker, children per run) on 127.0.0.1,
-the `nango init` example deployed with `nango deploy`, and a fake provider API: the actions'
-answers. The sync's story (runs, records, one change read as one update, sync status) is told
-through the CLI in `tests/test_deploy_and_run.py`."""
+the `nango init` example deployed with `nango deploy`, and a fake provider API."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ import pytest
 
 from runtime.store import Store, open_store, sqlite_url
 from tests.helpers import TOKEN, Cli, FakeApi, ok
-from tests.runtime_harness import DEV_KEY, RuntimeProcess, runtime_process
+from tests.runtime_harness import DEV_KEY, RuntimeProcess, runtime_process, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +75,66 @@ def setup(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         yield Setup(runtime, store, api, project, environment.id, connection.id)
         store.close()
     api.stop()
+
+
+def sync_runs(setup: Setup) -> list[Any]:
+    return setup.store.tasks.list_runs(setup.environment_id, name="issues", kinds=["sync"])
+
+
+def wait_for_runs(setup: Setup, count: int) -> list[Any]:
+    def finished() -> list[Any] | None:
+        runs = [r for r in sync_runs(setup) if r.is_done]
+        return runs if len(runs) >= count else None
+
+    found: list[Any] = wait_until(finished, timeout=60)
+    return found
+
+
+def test_sync_runs_store_records_and_a_change_reads_as_one_update(setup: Setup) -> None:
+    with setup.runtime.client() as client:
+        body = {"syncs": ["issues"], "provider_config_key": "github", "connection_id": "acme"}
+        assert client.post("/sync/trigger", json=body).json() == {"success": True}
+        (first,) = wait_for_runs(setup, 1)
+        assert first.state == "SUCCEEDED", (first.error, setup.runtime.output())
+        assert first.counts == {"GithubIssue": {"added": 3, "updated": 0, "deleted": 0}}
+        page = setup.store.records.list_page(setup.connection_id, "GithubIssue")
+        assert sorted(r["title"] for r in page.records) == ["Issue 1", "Issue 2", "Issue 3"]
+        before = {r["id"]: r["_nango_metadata"]["last_modified_at"] for r in page.records}
+        (hit,) = setup.api.hits(REPO_ISSUES)[:1]
+        assert hit.headers["authorization"] == f"Bearer {TOKEN}"
+
+        setup.api.route(REPO_ISSUES, ok([issue(1), issue(2, "Changed"), issue(3)]))
+        assert client.post("/sync/trigger", json=body).status_code == 200
+        second = wait_for_runs(setup, 2)[0]
+        assert second.state == "SUCCEEDED"
+        assert second.counts == {"GithubIssue": {"added": 0, "updated": 1, "deleted": 0}}
+        assert second.run_type == "INCREMENTAL"
+        after = setup.store.records.list_page(setup.connection_id, "GithubIssue").records
+        changed = {r["id"]: r["_nango_metadata"] for r in after}
+        assert changed["1002"]["last_action"] == "UPDATED"
+        assert [changed[i]["last_modified_at"] for i in ("1001", "1003")] == [
+            before["1001"],
+            before["1003"],
+        ]
+        params = {"syncs": "issues", "provider_config_key": "github", "connection_id": "acme"}
+
+        def settled() -> dict[str, Any] | None:
+            # a scheduled run (auto_start) may start beside the triggered ones: wait it out
+            (found,) = client.get("/sync/status", params=params).json()["syncs"]
+            return None if found["status"] == "RUNNING" else dict(found)
+
+        entry: dict[str, Any] = wait_until(settled, timeout=60)
+        assert entry["status"] == "SUCCESS" and entry["type"] == "INCREMENTAL"
+        assert entry["recordCount"] == {"GithubIssue": 3}
+        # the triggered run's result, or a scheduled run's after it (nothing changed by then)
+        assert entry["latestResult"] in (
+            {"GithubIssue": {"added": 0, "updated": 1, "deleted": 0}},
+            {"GithubIssue": {"added": 0, "updated": 0, "deleted": 0}},
+        )
+        assert entry["frequency"] == "every hour" and entry["latestExecutionStatus"] == "SUCCESS"
+        logs = client.get(f"/runtime/runs/{second.id}/logs").json()
+        assert any("run succeeded" in line["message"] for line in logs["logs"])
+        assert TOKEN not in str(logs)
 
 
 def test_actions_answer_as_nango(setup: Setup) -> None:

@@ -155,7 +155,7 @@ def test_a_hanging_or_memory_hungry_action_fails_alone(custom: Custom) -> None:
         assert client.get("/health").status_code == 200
 
 
-def _runner_pids(parent: int) -> list[int]:
+def _children(parent: int, marker: bytes) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -166,9 +166,18 @@ def _runner_pids(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"runtime.worker.runner" in command:
+        if ppid == parent and marker in command:
             found.append(int(entry.name))
     return found
+
+
+def _runner_pids(parent: int) -> list[int]:
+    """The run processes of a worker: forked by its run process server."""
+    return [
+        pid
+        for server in _children(parent, b"runtime.worker.zygote_server")
+        for pid in _children(server, b"runtime.worker.zygote_server")
+    ]
 
 
 def _trigger(client: httpx.Client) -> None:
