@@ -1,5 +1,8 @@
 """Nango's own Node client (npm `@nangohq/node` 0.71.10) against the runtime, over real HTTP:
 records paging and filters, integrations, environment variables, metadata, the proxy, errors.
+Connections, actions (with an ActionError) and syncs (trigger, status, pause, start) need
+deployed scripts and a worker: `tests/test_deploy_and_run.py` drives those through the same
+client (`node_runs.js`) against a whole runtime process.
 
 The client is installed once into `.cache/node-client-0.71.10/` (not tracked). Without node
 and npm, or without the npm registry, the test is skipped with a message (node missing fails
