@@ -416,3 +416,26 @@ def test_json_flag_values_nested_too_deeply_are_a_clear_error(
     result = cli("dryrun", "fine", "c1", "--replay", flag, deep, cwd=root, expect=12)
     assert "nested too deeply" in result.stderr
     assert "unexpected" not in result.output
+
+
+# --- terminal control characters from API data -------------------------------------------------
+
+ESCAPING = """\
+from models import NangoSync
+
+
+async def fetch_data(nango: NangoSync) -> None:
+    await nango.log("log \\x1b[2J\\x1b]0;title\\x07 [bold]not markup[/bold] :fire:")
+    await nango.batch_save([{"id": "\\x1b[31mred\\u202e", "note": "a\\rb"}], "Fine")
+"""
+
+
+def test_escape_sequences_in_records_and_logs_are_shown_not_sent_to_the_terminal(
+    cli: Cli, root: Path
+) -> None:
+    (root / "demo" / "syncs" / "fine.py").write_text(ESCAPING, encoding="utf-8")
+    result = cli("dryrun", "fine", "c1", "--replay", cwd=root)
+    for raw in ("\x1b", "\x07", "\u202e", "\r"):
+        assert raw not in result.output
+    assert "[bold]not markup[/bold] :fire:" in result.stdout  # verbatim: no markup, no emoji
+    assert "red" in result.stdout
