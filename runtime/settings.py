@@ -12,7 +12,8 @@
 | `proxy_base_url_override_denylist` | `NANGO_PROXY_BASE_URL_OVERRIDE_DENYLIST` | Nango's |
 | `lease_seconds` | `NANGO_LEASE_SECONDS` | 60 |
 | `worker_concurrency` | `NANGO_WORKER_CONCURRENCY` | 4 runs at once per worker |
-| `sync_concurrency`, `action_concurrency` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment |
+| `shutdown_grace_s` | `NANGO_SHUTDOWN_GRACE_S` | 60 (runs of a stopped worker finish first) |
+| `sync_concurrency`, `action_` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment (0: no cap) |
 | `script_memory_mb` | `NANGO_SCRIPT_MEMORY_MB` | 2048 (a script past it fails its run) |
 | `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24h, 15m, 1h, 5m |
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
@@ -91,6 +92,7 @@ class RuntimeSettings(BaseModel):
     proxy_base_url_override_denylist: list[str] | None = None
     lease_seconds: float = Field(60.0, gt=0)
     worker_concurrency: int = Field(4, ge=1)
+    shutdown_grace_s: float = Field(60.0, ge=0)
     sync_concurrency: int = Field(500, ge=0)
     action_concurrency: int = Field(500, ge=0)
     script_memory_mb: int = Field(2048, ge=64)
