@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.settings import load_settings
+from runtime.settings import RuntimeSettings, load_settings
 from runtime.store import Store, open_store, sqlite_url
 from runtime.store.webhooks import Delivery
 from runtime.webhooks.outgoing import js_iso, targets
@@ -147,6 +147,12 @@ def test_the_runtimes_settings_win_over_the_stored_ones(tmp_path: Path) -> None:
         assert found.config.always_send_webhook is True  # not set by the runtime's settings
         assert found.config.send_failure_webhook is False
         assert targets(store, settings, 10**9) is None
+        # A run process gets the settings as JSON: what they do not set stays unset there.
+        only_toggle = load_settings(config_file=configured, environ={})
+        child = RuntimeSettings.model_validate(only_toggle.model_dump(mode="json"))
+        found = targets(store, child, dev.id)
+        assert found is not None and found.urls == ["https://stored.test"]
+        assert found.config.always_send_webhook is True
     finally:
         store.close()
 
