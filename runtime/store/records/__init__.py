@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import func, select
 
 from runtime.store.base import Part, check_name, lock_key, require_id
+from runtime.store.records.bodies import payload_in
 from runtime.store.records.format import RecordIds, external_id_of, loads_payload, prepare
 from runtime.store.records.pages import (
     DEFAULT_LIMIT,
@@ -132,11 +133,12 @@ class Records(Part):
         found: dict[str, dict[str, Any]] = {}
         with self._db.read() as connection:
             for chunk in chunks(wanted):
-                query = select(records.c.external_id, records.c.payload).where(
+                query = select(records.c.external_id, records.c.body, records.c.pruned_at).where(
                     id_in(connection, [record_ids.of(i) for i in chunk]),
                     records.c.deleted_at.is_(None),
                 )
-                for external_id, payload in connection.execute(query):
+                for external_id, body, pruned_at in connection.execute(query):
+                    payload = None if pruned_at is not None else payload_in(body)
                     found[external_id] = loads_payload(payload) or {"id": external_id}
         return {i: found[i] for i in wanted if i in found}
 
