@@ -20,6 +20,7 @@ from runtime.store.records.pages import (
     DEFAULT_LIMIT,
     PageQuery,
     RecordPage,
+    connection_key,
     model_name,
     parse_actions,
     read_page_json,
@@ -194,6 +195,35 @@ class Records(Part):
         )
         with self._db.read() as connection:
             return read_page_json(connection, connection_id, query)
+
+    def list_page_json_of(
+        self,
+        environment_id: int,
+        integration_key: str,
+        connection_id: str,
+        model: str,
+        *,
+        variant: str | None = None,
+        modified_after: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        filter: str | Collection[str] | None = None,
+        cursor: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> bytes | None:
+        """`list_page_json` of a connection named as the API names it, found in the same read
+        transaction (the records API's whole work in one); None when there is no such
+        connection."""
+        query = PageQuery(
+            model=model_name(model, variant),
+            limit=limit,
+            modified_after=modified_after,
+            actions=parse_actions(filter),
+            cursor=cursor,
+            ids=ids,
+        )
+        with self._db.read() as connection:
+            key = connection_key(connection, environment_id, integration_key, connection_id)
+            return None if key is None else read_page_json(connection, key, query)
 
     def delete_unseen(
         self,

@@ -32,8 +32,9 @@ from sqlalchemy.sql.elements import BindParameter
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
 from runtime.store.records.bodies import cursor_in
+from runtime.store.records.compiled import fetch_all
 from runtime.store.records.format import RecordIds
-from runtime.store.schema import records
+from runtime.store.schema import connections, integrations, records
 from runtime.store.timestamps import to_us
 
 DEFAULT_LIMIT = 100
@@ -177,44 +178,39 @@ def page_statement(connection_id: int, query: PageQuery, *, as_bytes: bool = Fal
     return _select(_shape_of(query, as_bytes)).params(_values(connection_id, query))
 
 
-@dataclass(frozen=True)
-class _DriverStatement:
-    sql: str
-    positions: tuple[str, ...] | None  # the parameters' order, for a positional paramstyle
-    fixed: dict[str, Any]  # values SQLAlchemy adds itself (SQLite's `OFFSET 0`)
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        if self.positions is None:
-            return values
-        fixed = self.fixed
-        return tuple(values[name] if name in values else fixed[name] for name in self.positions)
-
-
-_compiled: dict[tuple[str, _Shape], _DriverStatement] = {}
+def _connection_select() -> Select[Any]:
+    key = connections.c
+    joined = connections.join(integrations, integrations.c.id == key.integration_id)
+    return (
+        select(key.id)
+        .select_from(joined)
+        .where(
+            key.environment_id == bindparam("environment_id"),
+            integrations.c.unique_key == bindparam("integration_key"),
+            key.connection_id == bindparam("connection_id"),
+        )
+    )
 
 
-def _driver_statement(connection: Connection, shape: _Shape) -> _DriverStatement:
-    """The page statement as the driver's own SQL, compiled once per shape: a page is then one
-    driver call, without SQLAlchemy building, hashing and compiling a statement each time."""
-    key = (connection.dialect.name, shape)
-    found = _compiled.get(key)
-    if found is None:
-        compiled = _select(shape).compile(dialect=connection.dialect)
-        positions = tuple(compiled.positiontup or ()) if compiled.positional else None
-        binds = compiled.binds.items()
-        fixed = {name: bind.value for name, bind in binds if bind.value is not None}
-        found = _compiled[key] = _DriverStatement(compiled.string, positions, fixed)
-    return found
+def connection_key(
+    connection: Connection, environment_id: int, integration_key: str, connection_id: str
+) -> int | None:
+    """The internal id of a connection named as the API names it (None: there is none)."""
+    values = {
+        "environment_id": environment_id,
+        "integration_key": integration_key,
+        "connection_id": connection_id,
+    }
+    rows = fetch_all(connection, "connection key", _connection_select, values)
+    return int(rows[0][0]) if rows else None
 
 
 def read_page_json(connection: Connection, connection_id: int, query: PageQuery) -> bytes:
     """The page as the JSON body of `GET /records`: `{"records": [...], "next_cursor": ...}`.
     Its records are the stored bodies joined: nothing is parsed or encoded per record."""
     as_bytes = connection.dialect.name == "sqlite"
-    statement = _driver_statement(connection, _shape_of(query, as_bytes))
-    parameters = statement.parameters(_values(connection_id, query))
-    # Plain tuples from the driver: SQLAlchemy's row objects would cost more than the fetch.
-    rows = connection.exec_driver_sql(statement.sql, parameters).cursor.fetchall()
+    shape = _shape_of(query, as_bytes)
+    rows = fetch_all(connection, shape, lambda: _select(shape), _values(connection_id, query))
     has_more = len(rows) > query.limit
     bodies = [row[0] for row in (rows[: query.limit] if has_more else rows)]
     if not as_bytes:
