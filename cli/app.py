@@ -10,7 +10,9 @@ import typer
 from cli.commands.compile import compile as compile_command
 from cli.commands.connection import connection_app
 from cli.commands.deploy import deploy as deploy_command
+from cli.commands.dev import dev as dev_command
 from cli.commands.dryrun import dryrun as dryrun_command
+from cli.commands.fixtures import fixtures_app
 from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
 from cli.commands.integration import integration_app
@@ -41,12 +43,14 @@ app.command("compile")(compile_command)
 app.command("dryrun")(dryrun_command)
 app.command("test")(test_command)
 app.command("deploy")(deploy_command)
+app.command("dev")(dev_command)
 app.command("runs")(runs_command)
 app.command("logs")(logs_command)
 app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(connection_app)
 app.add_typer(integration_app)
+app.add_typer(fixtures_app)
 
 
 def _print_version(value: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from cli.client import RuntimeClient
 from runtime.errors import UserError
 
-__all__ = ["LogEntry", "RunFilter", "follow_logs", "latest_run", "list_runs"]
+__all__ = ["LogEntry", "RunFilter", "follow_logs", "latest_run", "list_runs", "wait_for_runs"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,32 @@ def list_runs(client: RuntimeClient, where: RunFilter) -> list[dict[str, Any]]:
     answer = client.get("/runtime/runs", params=where.params())
     runs: list[dict[str, Any]] = (answer or {}).get("runs", [])
     return runs
+
+
+def wait_for_runs(
+    client: RuntimeClient,
+    where: RunFilter,
+    timeout: float,
+    *,
+    poll_s: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
+    """The runs once at least one matches `where` and none of them is still waiting or
+    running (a first scheduled run, a triggered one); a `UserError` after `timeout` s."""
+    deadline = clock() + timeout
+    while True:
+        runs = list_runs(client, where)
+        if runs and not any(run["status"] in ("CREATED", "STARTED") for run in runs):
+            return runs
+        if clock() > deadline:
+            waiting = "no run yet" if not runs else "a run is still waiting or running"
+            raise UserError(
+                f"Waited {timeout:g} s for the runs to finish: {waiting}",
+                hint="Check that a worker runs (`nango runtime start` runs one) and that the "
+                "sync has a connection; `nango logs <script> -c <connection>` shows a run.",
+            )
+        sleep(poll_s)
 
 
 def latest_run(client: RuntimeClient, where: RunFilter) -> dict[str, Any]:

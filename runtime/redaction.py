@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Redactor", "credential_secrets"]
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Redactor", "credential_secrets", "is_secret_name"]
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
@@ -108,10 +108,12 @@ def credential_secrets(credentials: Mapping[str, Any]) -> list[str]:
         name = str(key).lower()
         if isinstance(value, Mapping):
             found.extend(credential_secrets(value))
-        elif isinstance(value, str) and _is_secret_key(name):
+        elif isinstance(value, str) and is_secret_name(name):
             found.append(value)
     return found
 
 
-def _is_secret_key(name: str) -> bool:
+def is_secret_name(name: str) -> bool:
+    """Does a key's name say its value is a secret (`apiKey`, `client_secret`, `PASSWORD`)?"""
+    name = name.lower()
     return name not in _NOT_SECRET_KEYS and any(part in name for part in _SECRET_KEY_PARTS)

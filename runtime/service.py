@@ -397,7 +397,7 @@ def _worker_running(
     finally:
         stop.set()
         if thread is not None:
-            thread.join(timeout=prepared.settings.lease_seconds)
+            thread.join(timeout=prepared.settings.shutdown_grace_s + 30)
 
 
 def _serve_http(prepared: PreparedRuntime, stop: threading.Event) -> None:

@@ -12,12 +12,17 @@
 | `proxy_base_url_override_denylist` | `NANGO_PROXY_BASE_URL_OVERRIDE_DENYLIST` | Nango's |
 | `lease_seconds` | `NANGO_LEASE_SECONDS` | 60 |
 | `worker_concurrency` | `NANGO_WORKER_CONCURRENCY` | 4 runs at once per worker |
-| `sync_concurrency`, `action_concurrency` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment |
+| `shutdown_grace_s` | `NANGO_SHUTDOWN_GRACE_S` | 60 (runs of a stopped worker finish first) |
+| `sync_concurrency`, `action_` | `NANGO_SYNC_CONCURRENCY`, ... | 500 per environment (0: no cap) |
 | `script_memory_mb` | `NANGO_SCRIPT_MEMORY_MB` | 2048 (a script past it fails its run) |
 | `sync_timeout_s`, `action_`, `webhook_`, `on_event_` | `NANGO_*_TIMEOUT_S` | 24h, 15m, 1h, 5m |
 | `max_body_bytes` | `NANGO_MAX_BODY_BYTES` | 100 MB |
 | `token_timeout_s` | `NANGO_TOKEN_TIMEOUT_S` | 20 (a provider's token endpoint, per request) |
 | `webhook_urls` (per environment, TOML `[environments.dev]`) | `NANGO_WEBHOOK_URLS_DEV` | none |
+| `webhook_delivery_timeout_s` | `NANGO_WEBHOOK_DELIVERY_TIMEOUT_S` | 20 (per POST of a webhook) |
+| `webhook_delivery_attempts` | `NANGO_WEBHOOK_DELIVERY_ATTEMPTS` | 3 (the first and 2 retries) |
+| `webhook_delivery_backoff_s` | `NANGO_WEBHOOK_DELIVERY_BACKOFF_S` | 5 (doubled at each retry) |
+| `action_retry_backoff_s` | `NANGO_ACTION_RETRY_BACKOFF_S` | 5 (`X-Max-Retries`, doubled) |
 | `log_format` | `NANGO_LOG_FORMAT` | `human` (`json`: one JSON object per line on stderr) |
 | `metrics_port` | `NANGO_METRICS_PORT` | none (`/metrics` also on this port, any role) |
 | `metrics_key` | `NANGO_METRICS_KEY` | none (`/metrics` then needs `Bearer <key>`) |
@@ -54,11 +59,20 @@ def default_data_dir() -> Path:
 
 
 class EnvironmentSettings(BaseModel):
+    """An environment's outgoing webhooks: where to (Nango's primary and secondary URLs: any
+    number here), and which ones (Nango's environment toggles)."""
+
     model_config = ConfigDict(extra="forbid")
 
     webhook_urls: list[str] = Field(default_factory=list)
+    # Nango's `on_sync_completion_always`: a sync webhook even when nothing changed.
     always_send_webhook: bool = False
     send_failure_webhook: bool = True
+    # Connection created, overridden, deleted, or its refresh failed (Nango's `auth` webhooks).
+    send_connection_webhooks: bool = True
+    send_async_action_webhook: bool = True
+    # Provider webhooks received on POST /webhook/... are passed on (`forward_webhooks`).
+    forward_provider_webhooks: bool = True
 
 
 class RuntimeSettings(BaseModel):
@@ -78,6 +92,7 @@ class RuntimeSettings(BaseModel):
     proxy_base_url_override_denylist: list[str] | None = None
     lease_seconds: float = Field(60.0, gt=0)
     worker_concurrency: int = Field(4, ge=1)
+    shutdown_grace_s: float = Field(60.0, ge=0)
     sync_concurrency: int = Field(500, ge=0)
     action_concurrency: int = Field(500, ge=0)
     script_memory_mb: int = Field(2048, ge=64)
@@ -85,6 +100,10 @@ class RuntimeSettings(BaseModel):
     action_timeout_s: float = Field(15 * 60.0, gt=0)
     webhook_timeout_s: float = Field(3600.0, gt=0)
     on_event_timeout_s: float = Field(300.0, gt=0)
+    webhook_delivery_timeout_s: float = Field(20.0, gt=0, le=300)
+    webhook_delivery_attempts: int = Field(3, ge=1, le=20)
+    webhook_delivery_backoff_s: float = Field(5.0, ge=0)
+    action_retry_backoff_s: float = Field(5.0, ge=0)
     max_body_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     token_timeout_s: float = Field(20.0, gt=0, le=300)
     log_format: LogFormat = "human"

@@ -3,15 +3,21 @@ errors (or warnings), Python blocks are the example project's own files, JSON pa
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shlex
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cli.config.loader import load_config_text
-from tests.helpers import REPO_ROOT, Cli
+from tests.helpers import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -64,17 +70,69 @@ def test_env_blocks_name_known_settings() -> None:
             assert re.match(r"^NANGO_[A-Z_]+=", row), row
 
 
-def test_quick_start_commands_run(cli: Cli, tmp_path: Path) -> None:
-    first = next(text for text, _ in _blocks("bash") if "nango init" in text)
-    commands = [shlex.split(part) for part in first.strip().strip("()").split(" && ")]
-    nango = [c[1:] for c in commands if c and c[0] == "nango"]
-    assert [c[0] for c in nango] == ["init", "compile", "dryrun", "test"]
-    cwd = tmp_path
-    for command in commands:
-        if command[:1] == ["cd"] and command[1] != "$(mktemp -d)":
-            cwd = cwd / command[1]
-        elif command[:1] == ["nango"]:
-            cli(*command[1:], cwd=cwd)
+INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install -q . && "
+
+
+def _quick_start() -> str:
+    return next(text for text, _ in _blocks("bash") if "nango init" in text).strip()
+
+
+def test_quick_start_goes_from_install_to_records_and_stops_what_it_started() -> None:
+    commands = _quick_start().strip("()").split(" && ")
+    nango = [shlex.split(c)[1:3] for c in commands if c.startswith("nango ")]
+    assert [c[0] for c in nango[:4]] == ["init", "compile", "dryrun", "test"]
+    assert ["runtime", "start"] in nango and ["deploy", "dev"] in nango
+    assert nango[-2:] == [["fixtures", "stop"], ["runtime", "stop"]]
+    assert _quick_start().startswith("(" + INSTALL)
+
+
+@pytest.mark.slow
+def test_quick_start_runs(tmp_path: Path) -> None:
+    """The first command, as a shell runs it (real processes: the runtime, the fixtures
+    server), in this test's environment instead of a new one (no pip install), on free ports."""
+    script = _quick_start().replace(INSTALL, "")
+    port = _free_port()
+    script = script.replace("3004", str(port))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}",
+        TMPDIR=str(tmp_path),
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+    environment.pop("CI", None)
+    try:
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        _stop_leftovers(tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert re.search(r"github/issues\s+demo\s+SUCCEEDED\s+\+4 ~0 -0", output), output
+    assert "fixtures server (pid" in output and "nango runtime (pid" in output
+    (env_file,) = tmp_path.glob("*/demo/.env")
+    assert re.search(r"^NANGO_SECRET_KEY_DEV=[0-9a-f-]{36}$", env_file.read_text(), re.M)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _stop_leftovers(root: Path) -> None:
+    """Background processes a failed run left behind (their pid files)."""
+    for pid_file in [*root.glob("*/demo/.runtime/runtime.pid"), *root.glob("*/demo/.nango/*.pid")]:
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 def test_the_test_command_is_what_ci_runs() -> None:

@@ -42,6 +42,21 @@ MetricsPort = Annotated[
     int | None,
     typer.Option("--metrics-port", help="Also serve /metrics on this port (workers) [none]."),
 ]
+Background = Annotated[
+    bool,
+    typer.Option(
+        "--background",
+        help="Start it detached: wait until it answers, print the banner, return. "
+        "Its log and pid file are in the data directory; `nango runtime stop` stops it.",
+    ),
+]
+EnvFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-file",
+        help="Also write the .env lines (NANGO_HOSTPORT, the keys known now) into this file.",
+    ),
+]
 
 
 def _settings(config: Path | None, **flags: Any) -> Any:
@@ -61,33 +76,82 @@ def start(
     config: Config = None,
     log_format: LogFormat = None,
     metrics_port: MetricsPort = None,
+    background: Background = False,
+    env_file: EnvFile = None,
 ) -> None:
     """Start the runtime: migrate the store, ensure the dev and prod environments (keys are
-    generated at first start and printed once), then serve until Ctrl-C or SIGTERM.
+    generated at first start and printed once), then serve until Ctrl-C or SIGTERM (or, with
+    --background, until `nango runtime stop`).
 
     Settings come from flags, then NANGO_* variables, then --config (see the README).
 
-    Example:
+    Examples:
 
       nango runtime start --port 3003
+
+      nango runtime start --background --env-file .env
     """
+    flags: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "role": role,
+        "log_format": log_format,
+        "metrics_port": metrics_port,
+    }
+    settings = _settings(config, **flags)
+    if background:
+        from cli.runtime_control import start_in_background
+
+        start_in_background(settings, _argv(flags, config), env_file)
+        return
+    _start_here(settings, env_file)
+
+
+def _start_here(settings: Any, env_file: Path | None) -> None:
+    from cli.background import detach_stdout, is_detached
+    from cli.runtime_control import write_env_file
     from cli.terminal.runtime_banner import render_banner
     from runtime.service import configure_logging, prepare_runtime, serve
 
-    settings = _settings(
-        config,
-        host=host,
-        port=port,
-        data_dir=data_dir,
-        database_url=database_url,
-        role=role,
-        log_format=log_format,
-        metrics_port=metrics_port,
-    )
     configure_logging(settings)
     prepared = prepare_runtime(settings)
     render_banner(prepared)
+    if env_file is not None:
+        write_env_file(env_file, prepared)
+    if is_detached():
+        detach_stdout()
     serve(prepared)
+
+
+def _argv(flags: dict[str, Any], config: Path | None) -> list[str]:
+    """The command line of the same start in the foreground (absolute paths: the child may
+    resolve them from elsewhere)."""
+    argv = ["runtime", "start"]
+    for name, value in [*flags.items(), ("config", config)]:
+        if value is not None:
+            shown = str(value.resolve()) if isinstance(value, Path) else str(value)
+            argv += [f"--{name.replace('_', '-')}", shown]
+    return argv
+
+
+@app.command("stop")
+@command(failure=ExitCode.FAILURE)
+def stop(data_dir: DataDir = None, config: Config = None) -> None:
+    """Stop the runtime that `nango runtime start --background` started with this data
+    directory (SIGTERM: runs in progress end as they do at Ctrl-C).
+
+    Example:
+
+      nango runtime stop
+    """
+    from cli.runtime_control import stop_background
+    from cli.terminal import console as output
+
+    settings = _settings(config, data_dir=data_dir)
+    pid = stop_background(settings)
+    output.success(f"nango runtime (pid {pid}) stopped")
 
 
 @app.command("migrate")

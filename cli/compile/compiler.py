@@ -102,7 +102,7 @@ def import_issues(project: Project, path: Path, loader: ProjectLoader) -> list[S
     from runtime.execution.isolation import guarded
 
     try:
-        with guarded(lambda _line: None):
+        with guarded(lambda line: line):
             loader.script(path)
     except ScriptLoadError as exc:
         return [ScriptIssue(path, exc.line, 1, "import_error", exc.message)]

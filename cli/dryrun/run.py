@@ -26,9 +26,11 @@ from cli.project import Project, ScriptRef, find_project
 from runtime.backends.capture import Capture
 from runtime.backends.local import LocalBackend
 from runtime.execution.description import ScriptDescription
+from runtime.execution.failures import ScriptFailure
 from runtime.execution.loader import loader_for
 from runtime.execution.run import NO_INPUT, Outcome, RunContext, run_script
 from runtime.recordings.fixture_set import FixtureSet
+from runtime.redaction import Redactor
 
 __all__ = ["DryRunOptions", "DryRunReport", "PreparedScript", "dry_run", "prepare", "run_prepared"]
 
@@ -96,11 +98,20 @@ def run_prepared(
             outcome = _run(prepared, options, source, capture, given, transport)
     finally:
         source.finish(outcome, is_action=prepared.script.kind == "action")
-    report.output, report.error = outcome.output, outcome.error
+    redact = source.redactor
+    report.output = redact.value(outcome.output) if redact else outcome.output
+    report.error = _redacted_failure(outcome.error, redact)
     report.duration_s = outcome.duration_s
-    report.notes.extend(outcome.warnings)
-    report.notes.extend(_validation_notes(capture))
+    report.notes.extend(map(redact, [*outcome.warnings, *_validation_notes(capture)]))
     return report
+
+
+def _redacted_failure(failure: ScriptFailure | None, redact: Redactor) -> ScriptFailure | None:
+    """The failure as it may be shown: an exception's message or an `ActionError` payload can
+    carry a secret the script had."""
+    if failure is None or not redact:
+        return failure
+    return ScriptFailure(failure.type, redact(failure.message), redact.value(failure.payload))
 
 
 def _run(

@@ -83,7 +83,7 @@ class RecordingSource(Source):
 
     def __init__(self, connection: Connection, provider: Provider, path: Path) -> None:
         super().__init__(connection, provider, fixture_file=path, mode="record")
-        self.redactor.add(*credential_secrets(connection.credentials))
+        self.redactor.add(*connection_secrets(connection))
         self.recorder = FixtureRecorder(path, redact=self.redactor)
         self.recorder.set_connection(
             {
@@ -152,8 +152,17 @@ def open_source(
         path = fixture_path(project.root, integration, script.name)
         return RecordingSource(connection, provider, path)
     source = LiveSource(connection, provider)
-    source.redactor.add(*credential_secrets(connection.credentials))
+    source.redactor.add(*connection_secrets(connection))
     return source
+
+
+def connection_secrets(connection: Connection) -> list[str]:
+    """The secret values of a connection: its credentials, and connection config values named
+    like secrets (some providers keep a password or an app secret there)."""
+    return [
+        *credential_secrets(connection.credentials),
+        *credential_secrets(connection.connection_config or {}),
+    ]
 
 
 def _provider(key: str, *, required: bool, hint: str) -> Provider | None:

@@ -7,7 +7,7 @@ log lines, the action's output cut to a screenful. User data is always printed e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,9 @@ def _cell(value: Any) -> str:
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
 
-def _records_table(title: str, records: list[Any], total: int) -> RenderableType:
+def _records_table(
+    title: str, records: list[Any], total: int, redact: Callable[[str], str]
+) -> RenderableType:
     from rich.table import Table
 
     shown = records[:SHOWN_RECORDS]
@@ -76,9 +78,9 @@ def _records_table(title: str, records: list[Any], total: int) -> RenderableType
         table.add_column(output.esc(column), overflow="fold")
     for record in shown:
         if isinstance(record, dict) and columns:
-            table.add_row(*(output.esc(_cell(record.get(c, ""))) for c in columns))
+            table.add_row(*(output.esc(redact(_cell(record.get(c, "")))) for c in columns))
         else:
-            table.add_row(output.esc(_cell(record)))
+            table.add_row(output.esc(redact(_cell(record))))
     if total > len(shown):
         table.caption = f"first {len(shown)} of {total:,} records"
     return table
@@ -91,7 +93,10 @@ def render_records(report: DryRunReport) -> None:
         for model, stream in report.capture.models(kind).items():
             anything = True
             output.result(f"[bold]{output.esc(model)}[/bold]: {label} {stream.count:,} records")
-            output.stdout().print(_records_table(f"{model} ({label})", stream.first, stream.count))
+            table = _records_table(
+                f"{model} ({label})", stream.first, stream.count, report.redactor
+            )
+            output.stdout().print(table)
     if not anything and report.kind == "sync":
         output.result("no records saved, updated or deleted")
 
@@ -150,6 +155,7 @@ def _pretty(value: Any) -> str:
 
 
 def render_report(report: DryRunReport) -> None:
+    """The human report on stdout (secrets redacted: the records shown are the script's own)."""
     script = report.script
     output.result(
         f"[bold]Dry run of {script.kind} {output.esc(script.name)}[/bold] "
@@ -165,7 +171,7 @@ def render_report(report: DryRunReport) -> None:
     if capture.metadata_writes:
         output.result(f"{len(capture.metadata_writes)} metadata writes captured (not sent)")
     if capture.checkpoint_writes:
-        last = json.dumps(capture.checkpoint_writes[-1], default=str)
+        last = report.redactor(json.dumps(capture.checkpoint_writes[-1], default=str))
         output.result(
             f"checkpoint saved {len(capture.checkpoint_writes)} times, last: {output.esc(last)}"
         )

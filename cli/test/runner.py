@@ -10,7 +10,7 @@ from pathlib import Path
 from cli.codegen.generate import generate
 from cli.dryrun.options import DryRunOptions
 from cli.dryrun.report import DryRunReport
-from cli.dryrun.run import checked, run_prepared
+from cli.dryrun.run import PreparedScript, checked, run_prepared
 from cli.project import Project, ScriptRef, declared_scripts
 from cli.test.compare import compare_output, compare_records
 from runtime.errors import CompileError, SetupError
@@ -67,6 +67,20 @@ def _check_names(wanted: list[str] | None, declared: list[ScriptRef]) -> None:
 def _run_one(
     project: Project, script: ScriptRef, fixtures: FixtureSet, timeout_s: float
 ) -> FixtureTestResult:
+    try:
+        prepared = checked(project, script)
+    except CompileError as exc:
+        result = FixtureTestResult(script, fixtures)
+        result.problems.extend(_compile_problems(project, exc))
+        return result
+    return replay_prepared(prepared, fixtures, timeout_s=timeout_s)
+
+
+def replay_prepared(
+    prepared: PreparedScript, fixtures: FixtureSet, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> FixtureTestResult:
+    """Replay `fixtures` with a script already checked, and compare what it did with them."""
+    script = prepared.script
     result = FixtureTestResult(script, fixtures)
     options = DryRunOptions(
         name=script.name,
@@ -76,11 +90,6 @@ def _run_one(
         keep_all_records=True,
         timeout_s=timeout_s,
     )
-    try:
-        prepared = checked(project, script)
-    except CompileError as exc:
-        result.problems.extend(_compile_problems(project, exc))
-        return result
     report = run_prepared(prepared, options, fixtures=fixtures)
     result.report = report
     try:

@@ -158,7 +158,7 @@ class Capture:
                 self.requests.append(
                     RequestEntry(
                         attempt.method,
-                        attempt.url,
+                        self.redact(attempt.url) if self.redact is not None else attempt.url,
                         attempt.status,
                         attempt.attempt,
                         duration,
@@ -180,8 +180,10 @@ class Capture:
     def on_pagination_stop(self, reason: str) -> None:
         self.pagination_stops.append(reason)
 
-    def on_output(self, text: str) -> None:
-        self.add_log("info", f"(printed) {text}")
+    def on_output(self, text: str) -> str:
+        shown = self.redact(text) if self.redact is not None else text
+        self.add_log("info", f"(printed) {shown}")
+        return shown
 
     def on_invalid_records(self, summary: ValidationSummary) -> None:
         known = self.invalid.get(summary.model)

@@ -126,12 +126,15 @@ class RunLog:
         self._flushed_at = time.monotonic()
         self._lock = threading.Lock()  # lines come from the script's loop and its DB threads
 
-    def add(self, level: str, message: str) -> None:
+    def add(self, level: str, message: str) -> str:
+        """Add a line; returns it as stored (redacted)."""
+        redacted = self._redact(message)
         with self._lock:
-            self._pending.append((level, self._redact(message)))
+            self._pending.append((level, redacted))
             due = time.monotonic() - self._flushed_at > LOG_FLUSH_SECONDS
         if len(self._pending) >= LOG_FLUSH_LINES or due:
             self.flush()
+        return redacted
 
     def flush(self) -> None:
         with self._lock:
@@ -176,6 +179,8 @@ class StoredBackend:
         self._trigger = trigger_action
         self._transport = transport
         self.redactor = Redactor(credential_secrets(connection.credentials or {}))
+        # some providers keep a password or an app secret in the connection config
+        self.redactor.add(*credential_secrets(connection.connection_config or {}))
         self.log_lines = RunLog(store, task.id, self.redactor)
         self._client: AnyClient | None = None
         self._engine: tuple[dict[str, Any], ProxyEngine] | None = None

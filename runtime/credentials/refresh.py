@@ -205,7 +205,7 @@ def _refresh_once(
         try:
             grant = _ask_provider(tx, settings, current, http, clock)
         except CredentialsError as exc:
-            failure = _record_failure(tx, current, exc, clock)
+            failure = _record_failure(tx, settings, current, exc, clock)
             refreshed = tx.connections.get_by_id(current.id) or current
             return _Outcome(refreshed, failure)
         tx.connections.save_credentials(current.id, grant.credentials, expires_at=grant.expires_at)
@@ -215,11 +215,19 @@ def _refresh_once(
 
 
 def _record_failure(
-    tx: Store, connection: Connection, error: CredentialsError, clock: Clock
+    tx: Store,
+    settings: RuntimeSettings,
+    connection: Connection,
+    error: CredentialsError,
+    clock: Clock,
 ) -> RefreshFailedError:
+    from runtime.webhooks.outgoing import queue_connection_event
+
     attempts = connection.refresh_attempts + 1
     retry_at = datetime.fromtimestamp(clock(), UTC) + retry_delay(attempts)
     tx.connections.record_refresh_failure(connection.id, error.message, next_retry_at=retry_at)
+    if attempts == 1:  # the first failure of a series, not every retry of it
+        queue_connection_event(tx, settings, connection, "refresh", error=error.message)
     details = error.details if isinstance(error, TokenError) else {}
     return RefreshFailedError(
         f"{REFRESH_FAILED_MESSAGE} ({error.message})", details=details or {"error": error.message}

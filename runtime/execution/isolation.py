@@ -2,7 +2,8 @@
 
 - `guarded(on_output)`: what the script prints (Python's `print`, `sys.stdout.write`, or straight
   to file descriptor 1) never reaches our stdout, which holds results such as `dryrun --json`'s
-  one JSON object: each line goes to `on_output` (the run's log) and to stderr. And a script
+  one JSON object: each line goes to `on_output` (the run's log), and what it returns (the line
+  with its secrets redacted) to stderr. And a script
   cannot end the process: `sys.exit()` / `exit()` raise in the script as usual and fail its run;
   `os._exit()` raises `ExitAttempt` instead of exiting.
 - `run_with_time_limit(body, timeout_s)`: the script's coroutine on an event loop of its own in a
@@ -106,14 +107,14 @@ def _guarded_exit(status: int) -> NoReturn:
 
 
 @contextlib.contextmanager
-def guarded(on_output: Callable[[str], None]) -> Iterator[None]:
+def guarded(on_output: Callable[[str], str]) -> Iterator[None]:
     """See the module docstring. Nested use is harmless."""
     stderr = sys.stderr
 
     def emit(line: str) -> None:
-        on_output(line)
+        shown = on_output(line)
         with contextlib.suppress(Exception):
-            stderr.write(line + "\n")
+            stderr.write(shown + "\n")
             stderr.flush()
 
     saved_stdout, saved_exit = sys.stdout, (os._exit, posix._exit)

@@ -11,12 +11,23 @@ httpx's async stack does, so async is the default.)
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import ssl
 
 import httpx
 
 from runtime import __version__
 
-__all__ = ["CONNECT_TIMEOUT_S", "USER_AGENT", "AnyClient", "build_client", "close", "send"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "USER_AGENT",
+    "AnyClient",
+    "build_client",
+    "close",
+    "send",
+    "tls_context",
+]
 
 USER_AGENT = f"nango-py/{__version__}"
 CONNECT_TIMEOUT_S = 15.0
@@ -36,9 +47,27 @@ def build_client(
         return httpx.Client(
             transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
         )
+    verify = tls_context() if transport is None else True
     return httpx.AsyncClient(
-        transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
+        transport=transport,
+        timeout=timeouts,
+        follow_redirects=True,
+        headers=headers,
+        verify=verify,
     )
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings httpx would build (certifi's roots, or `SSL_CERT_FILE`/`SSL_CERT_DIR`),
+    made once per process and shared: loading the roots costs tens of milliseconds, which every
+    dry run and every run of a worker would otherwise pay again."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    del cert_file, cert_dir  # the cache key: httpx reads them from the environment itself
+    return httpx.create_ssl_context()
 
 
 async def send(

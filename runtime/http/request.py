@@ -20,6 +20,7 @@ from runtime import jsjson
 from runtime.errors import UserError
 from runtime.http.client import AnyClient, send
 from runtime.http.providers import Provider, unfillable_placeholder
+from runtime.redaction import is_secret_name
 from runtime.sdk.types import Connection, HttpError, NetworkError
 from runtime.sdk.values import decode as decode_json
 
@@ -29,6 +30,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BEARER_MODES = frozenset({"OAUTH2", "OAUTH2_CC", "APP", "JWT", "TWO_STEP", "CUSTOM"})
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _SECRET_PLACEHOLDERS = ("${apiKey}", "${accessToken}", "${credentials.")
+_CONFIG_PLACEHOLDER = re.compile(r"\$\{connectionConfig\.([^}]+)\}")
 _REDACTED = "***"
 _TOKEN_MARGIN_S = 60.0
 
@@ -230,7 +232,7 @@ class RequestBuilder:
             filled = self._fill(value, f"query parameter {name!r}", token)
             segment = urlencode([(name, filled)])
             query.append(segment)
-            secret = any(marker in value for marker in _SECRET_PLACEHOLDERS)
+            secret = _is_secret_template(value)
             if secret:
                 self._secret(filled)
             shown.append(f"{quote_plus(name)}={_REDACTED}" if secret else segment)
@@ -259,10 +261,9 @@ class RequestBuilder:
             if name.lower() in overridden:
                 continue
             headers[name.lower()] = value = self._fill_first(template, f"header {name!r}", token)
-            if any(marker in template for marker in _SECRET_PLACEHOLDERS) or (
-                token is not None and token in value
-            ):
+            if "${" in template:  # filled from the connection: never sent on to another host
                 self.credential_headers.add(name.lower())
+            if _is_secret_template(template) or (token is not None and token in value):
                 self._secret(value)
         authorization = self._default_authorization(token)
         if authorization is not None and "authorization" not in headers:
@@ -398,3 +399,11 @@ class RequestBuilder:
         if not lifetime or lifetime <= 0:
             return _Token(token, None)
         return _Token(token, self._now() + lifetime - min(_TOKEN_MARGIN_S, lifetime / 2))
+
+
+def _is_secret_template(template: str) -> bool:
+    """Does a catalog template fill in a secret: the credentials, or a connection config value
+    named like one (`${connectionConfig.API_PASSWORD}`, `${connectionConfig.appSecret}`)?"""
+    if any(marker in template for marker in _SECRET_PLACEHOLDERS):
+        return True
+    return any(is_secret_name(key) for key in _CONFIG_PLACEHOLDER.findall(template))

@@ -10,6 +10,7 @@ Limits of each kind of run (Nango's, reference §8.2; the run times from the set
 | action | 30 s | `action_timeout_s` (15 min) |
 | on-event | 30 s | `on_event_timeout_s` (5 min) |
 | webhook | 5 min | `webhook_timeout_s` (1 h) |
+| async action (`X-Async`) | 24 h | `action_timeout_s`, retried up to `X-Max-Retries` times |
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 _CREATED_TO_STARTED_S = {"sync": 3600.0, "action": 30.0, "on-event": 30.0, "webhook": 300.0}
+ASYNC_ACTION_CREATED_TO_STARTED_S = 24 * 3600.0
 # The script's own time limit is the setting (its run reports "did not finish within N s");
 # the task's limit adds this margin for the process to start and report, before it is failed.
 RUN_MARGIN_S = 10.0
@@ -86,9 +88,12 @@ def enqueue_action(
     input: Any,
     *,
     has_input: bool = True,
+    is_async: bool = False,
+    max_retries: int = 0,
 ) -> Task:
     """A run of the active action `action_name` for `connection` (404 `not_found` when the
-    environment has no such action)."""
+    environment has no such action). An async one (`X-Async`) may wait 24 h to start and is
+    retried up to `max_retries` times when it fails."""
     script = store.scripts.active(
         connection.environment_id, connection.provider_config_key, "action", action_name
     )
@@ -100,14 +105,20 @@ def enqueue_action(
         "input": input,
         "has_input": has_input,
     }
+    timeouts = timeouts_for(settings, "action")
+    if is_async:
+        payload["async"] = True
+        created_ms = int(ASYNC_ACTION_CREATED_TO_STARTED_S * 1000)
+        timeouts = Timeouts(created_ms, timeouts.started_to_completed_ms)
     new = NewTask(
         environment_id=connection.environment_id,
         kind="action",
         name=action_name,
         payload=payload,
-        timeouts=timeouts_for(settings, "action"),
+        timeouts=timeouts,
         connection_id=connection.id,
         script_id=script.id,
+        max_retries=max_retries if is_async else 0,
     )
     task = store.tasks.create(new)
     assert task is not None  # only sync runs can collide

@@ -70,8 +70,9 @@ class RunHooks(Protocol):
 
     def on_invalid_records(self, summary: ValidationSummary) -> None: ...
 
-    def on_output(self, text: str) -> None:
-        """A line the script printed (to stdout or stderr)."""
+    def on_output(self, text: str) -> str:
+        """A line the script printed (to stdout or stderr); returns it as it may be shown
+        (its secrets redacted)."""
 
 
 class NoHooks:
@@ -86,5 +87,5 @@ class NoHooks:
     def on_invalid_records(self, summary: ValidationSummary) -> None:
         pass
 
-    def on_output(self, text: str) -> None:
-        pass
+    def on_output(self, text: str) -> str:
+        return text

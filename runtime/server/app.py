@@ -25,6 +25,7 @@ from runtime.server.routes import (
     runs,
     syncs,
     variables,
+    webhooks,
 )
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
@@ -46,8 +47,9 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
         title="nango-py runtime",
         version=__version__,
         description="Nango's public API (as Nango's Node client 0.71.10 uses it), the deploy "
-        "endpoints of the nango CLI, and the OAuth connect flow. Every endpoint but /health "
-        "and /oauth/* needs `Authorization: Bearer <environment secret key>`.",
+        "endpoints of the nango CLI, the OAuth connect flow and webhooks. Every endpoint but "
+        "/health, /oauth/* and the providers' POST /webhook/* needs `Authorization: Bearer "
+        "<environment secret key>`.",
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -72,4 +74,5 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     app.include_router(actions.router)
     app.include_router(syncs.router)
     app.include_router(runs.router)
+    app.include_router(webhooks.router)
     return app

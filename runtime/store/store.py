@@ -18,6 +18,7 @@ from runtime.store.integrations import Integrations
 from runtime.store.migrate import check_revision, upgrade
 from runtime.store.oauth import OAuthSessions
 from runtime.store.records import Records
+from runtime.store.retries import TaskRetries
 from runtime.store.schema import store_settings
 from runtime.store.scripts import Scripts
 from runtime.store.sources import Sources
@@ -26,6 +27,7 @@ from runtime.store.syncs import Syncs
 from runtime.store.task_logs import TaskLogs
 from runtime.store.tasks import Tasks
 from runtime.store.variables import EnvironmentVariables
+from runtime.store.webhooks import IntegrationSecrets, WebhookDeliveries
 
 _KEY_CHECK_SETTING = "encryption_key_check"
 _KEY_CHECK_PURPOSE = "store.encryption_key_check"
@@ -51,6 +53,9 @@ class Store:
         self.tasks = Tasks(database, cipher)
         self.logs = TaskLogs(database, cipher)
         self.stats = Stats(database, cipher)
+        self.webhooks = WebhookDeliveries(database, cipher)
+        self.integration_secrets = IntegrationSecrets(database, cipher)
+        self.retries = TaskRetries(database, cipher)
 
     @property
     def backend(self) -> str:

@@ -19,7 +19,6 @@ sync schedule (a partial unique index): never two runs of one (connection, sync,
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from runtime.store.base import Part
+from runtime.store.claims import claim_rows
 from runtime.store.errors import LeaseLostError
 from runtime.store.schema import connections, counters, integrations, scripts, syncs, tasks
 from runtime.store.syncs import grid_after
@@ -188,44 +188,25 @@ class Tasks(Part):
         limit: int,
         lease_seconds: float,
         kinds: Sequence[str] | None = None,
+        caps: Mapping[str, int] | None = None,
         now: int | None = None,
     ) -> list[Task]:
-        """Start up to `limit` due CREATED tasks (of these `kinds`; oldest first) for `owner`,
-        each under a new lease. One statement: two workers never claim the same task."""
+        """Start up to `limit` due CREATED tasks (of these `kinds`) for `owner`, each under a
+        new lease: dealt fairly over environments, at most `caps[kind]` running per environment
+        (0 or absent: no cap), oldest first within one (`runtime.store.claims`). Two workers
+        never claim the same task."""
         if limit <= 0:
             return []
         at = now_us() if now is None else now
-        due = select(_c.id).where(_c.state == "CREATED", _c.starts_after <= at)
-        if kinds is not None:
-            due = due.where(_c.kind.in_(list(kinds)))
-        due = (
-            due.order_by(_c.starts_after, _c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        rows = claim_rows(
+            self._db,
+            owner=owner,
+            limit=limit,
+            lease_us=int(lease_seconds * 1_000_000),
+            kinds=kinds,
+            caps=caps,
+            at=at,
         )
-        # PostgreSQL: the locked rows picked once, in a CTE (a LIMIT subquery under IN may be
-        # evaluated again by the planner, and then picks more rows).
-        picked = (
-            _c.id == due.cte("due").c.id
-            if self._db.is_postgresql
-            else _c.id.in_(due.scalar_subquery())
-        )
-        statement = (
-            update(tasks)
-            .where(picked, _c.state == "CREATED")
-            .values(
-                state="STARTED",
-                lease_token=secrets.token_urlsafe(24),
-                lease_expires_at=at + int(lease_seconds * 1_000_000),
-                heartbeat_at=at,
-                started_at=at,
-                owner=owner,
-                attempt=_c.attempt + 1,
-            )
-            .returning(*tasks.c)
-        )
-        with self._db.write() as connection:
-            rows = connection.execute(statement).all()
         return sorted((_task(row) for row in rows), key=lambda t: (t.starts_after, t.created_at))
 
     def heartbeat(
@@ -317,6 +298,27 @@ class Tasks(Part):
             return False
         return True
 
+    def release(self, task_id: str, lease_token: str, *, now: int | None = None) -> bool:
+        """Hand a run back to the queue (a stopping worker's): CREATED again, without a lease,
+        so any worker claims it at once (a sync resumes from its checkpoint). False when the
+        token no longer held it."""
+        at = now_us() if now is None else now
+        statement = (
+            update(tasks)
+            .where(_c.id == task_id, _c.lease_token == lease_token, _c.state == "STARTED")
+            .values(
+                state="CREATED",
+                lease_token=None,
+                lease_expires_at=None,
+                heartbeat_at=None,
+                started_at=None,
+                owner=None,
+                starts_after=at,
+            )
+        )
+        with self._db.write() as connection:
+            return connection.execute(statement).rowcount > 0
+
     def cancel_for_syncs(self, sync_ids: Sequence[int], *, reason: str) -> int:
         """Cancel the active runs of these syncs (removed): their next fenced write fails."""
         if not sync_ids:
@@ -353,7 +355,11 @@ class Tasks(Part):
             (
                 (_c.state == "STARTED") & (started_limit < at),
                 "FAILED",
-                {"type": "timeout", "message": "the run went past its time limit"},
+                {
+                    "type": "timeout",
+                    "message": "the run did not finish within its time limit (the script's "
+                    "limit plus a margin for its process to start and report) and was failed",
+                },
             ),
             (
                 (_c.state == "CREATED") & (_c.created_at + _c.created_to_started_ms * 1000 < at),
@@ -364,6 +370,12 @@ class Tasks(Part):
         ended: list[Task] = []
         with self._db.write() as connection:
             for condition, state, error in passes:
+                if self._db.is_postgresql:
+                    # Rows a fenced write holds (FOR SHARE) or another worker's pass is ending
+                    # are skipped, not waited for: the next pass sees them again. Two passes
+                    # at once can then never deadlock on each other's rows.
+                    held = select(_c.id).where(condition).with_for_update(skip_locked=True)
+                    condition = _c.id.in_(held.scalar_subquery()) & condition
                 statement = (
                     update(tasks)
                     .where(condition)

@@ -65,7 +65,15 @@ def execute_task(
     outcome = run_script(
         prepared.description, prepared.context, prepared.backend, prepared.input, hooks=hooks
     )
-    finish_run(store, task, lease_token, prepared.backend, outcome, started_at=prepared.started_at)
+    finish_run(
+        store,
+        task,
+        lease_token,
+        prepared.backend,
+        outcome,
+        started_at=prepared.started_at,
+        settings=settings,
+    )
 
 
 def _setup_failure(exc: NangoError) -> dict[str, Any]:

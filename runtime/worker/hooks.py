@@ -28,5 +28,5 @@ class RunLogHooks:
             f"{summary.invalid} {summary.model} record(s) do not match the model ({paths})",
         )
 
-    def on_output(self, text: str) -> None:
-        self._log.add("info", text)
+    def on_output(self, text: str) -> str:
+        return self._log.add("info", text)

@@ -6,6 +6,8 @@
   run's counts, `last_sync_date` = the run's start, and the state SUCCEEDED.
 - A failed run keeps what it saved, applies no delete, moves no `last_sync_date`.
 - An action's output is kept as it is (at most 2 MB of JSON, as Nango's limit).
+- A sync run's webhooks (and a webhook run's, when it changed records) are queued in the
+  transaction of its end (`runtime.webhooks.outgoing`): they go out iff the end is recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 from runtime import jsjson
 from runtime.backends.stored import StoredBackend
 from runtime.execution.run import Outcome
+from runtime.settings import RuntimeSettings
 from runtime.store import Store, model_name
 from runtime.store.errors import LeaseLostError
-from runtime.store.tasks import Task
+from runtime.store.tasks import Task, TaskState
+from runtime.webhooks.outgoing import queue_sync_failure, queue_sync_success
 
 __all__ = ["MAX_ACTION_OUTPUT_BYTES", "fail_task", "finish_run"]
 
@@ -42,23 +46,30 @@ def finish_run(
     outcome: Outcome,
     *,
     started_at: int,
+    settings: RuntimeSettings | None = None,
 ) -> None:
     """Record how the run ended (see the module docstring)."""
+    settings = settings or RuntimeSettings()
     error = None if outcome.error is None else backend.redactor.value(outcome.error.to_json())
     if error is None and task.kind == "action":
         error = _oversized(outcome.output)
+    state = backend.state
     try:
-        if error is not None:
-            store.tasks.finish(
-                task.id, lease_token, "FAILED", error=error, counts=backend.state.counts
-            )
-        elif task.kind == "sync":
-            _sync_succeeded(store, task, lease_token, backend, started_at)
+        if task.kind == "sync" and error is None:
+            _sync_succeeded(store, task, lease_token, backend, started_at, settings)
         else:
-            output = outcome.output if task.kind == "action" else None
-            store.tasks.finish(
-                task.id, lease_token, "SUCCEEDED", output=output, counts=backend.state.counts
-            )
+            with store.transaction() as tx:
+                output = outcome.output if task.kind == "action" and error is None else None
+                ended: TaskState = "FAILED" if error is not None else "SUCCEEDED"
+                tx.tasks.finish(
+                    task.id, lease_token, ended, output=output, error=error, counts=state.counts
+                )
+                models = state.declared_models
+                if error is not None and task.kind == "sync":
+                    queue_sync_failure(tx, settings, task, error, models)
+                elif error is None and task.kind == "webhook":
+                    counts = state.counts
+                    queue_sync_success(tx, settings, task, counts, models, started_at=started_at)
     except LeaseLostError:
         message = "the run lost its lease (it expired, or the run was cancelled): nothing recorded"
         backend.log_lines.add("error", message)
@@ -80,7 +91,12 @@ def _oversized(output: Any) -> dict[str, Any] | None:
 
 
 def _sync_succeeded(
-    store: Store, task: Task, lease_token: str, backend: StoredBackend, started_at: int
+    store: Store,
+    task: Task,
+    lease_token: str,
+    backend: StoredBackend,
+    started_at: int,
+    settings: RuntimeSettings,
 ) -> None:
     state = backend.state
     connection_id = task.connection_id
@@ -105,6 +121,8 @@ def _sync_succeeded(
         if task.sync_id is not None:
             tx.syncs.record_success(task.sync_id, last_sync_date=started_at, result=state.counts)
         tx.tasks.finish(task.id, lease_token, "SUCCEEDED", counts=state.counts)
+        models = state.declared_models
+        queue_sync_success(tx, settings, task, state.counts, models, started_at=started_at)
 
 
 def _summary(

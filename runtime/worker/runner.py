@@ -51,8 +51,19 @@ def limit_memory(megabytes: int) -> None:
 
 
 def main() -> int:
+    """The run process started by the worker: its config on stdin."""
     config: dict[str, Any] = json.loads(sys.stdin.read())
     die_with_parent(int(config["parent_pid"]))
+    return _run(config)
+
+
+def run_forked(config: dict[str, Any]) -> int:
+    """The run process forked by the worker's server (`runtime.worker.zygote`)."""
+    die_with_parent(os.getppid())
+    return _run(config)
+
+
+def _run(config: dict[str, Any]) -> int:
     limit_memory(int(config["memory_mb"]))
     from runtime.settings import RuntimeSettings
     from runtime.store import open_store

@@ -10,8 +10,13 @@ Every tick (a fraction of a second):
   runs first; syncs never take the last free slot, so an action always finds one) and spawn
   `python -P -m runtime.worker.runner` for each.
 
-A database error in a tick is logged and the next tick tries again. Stopping the worker stops
-its children and fails their runs (the next run of a sync resumes from its checkpoint).
+Run processes are forked from a pre-loaded server (`runtime.worker.zygote`): a fork, not a new
+Python, per run. A database error in a tick is logged and the next tick tries again.
+
+Stopping (SIGTERM): no more claims; the running children go on, their leases renewed, for up to
+`shutdown_grace_s`; those still running then are killed and their runs handed back: a sync or
+webhook run goes back to the queue (another worker resumes it from its checkpoint), an action
+or on-event run fails (`worker_stopped`: running it again could repeat its effects).
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from runtime.observability import metrics
@@ -37,12 +45,15 @@ from runtime.scheduler import passes
 from runtime.settings import RuntimeSettings
 from runtime.store import Store, load_or_create_key_file
 from runtime.store.tasks import Task
+from runtime.webhooks.outgoing import queue_run_failures
+from runtime.worker.zygote import ForkedProcess, Zygote
 
 __all__ = ["Worker", "resolve_encryption_key", "run_worker"]
 
 log = logging.getLogger("nango.runtime.worker")
 
 NON_SYNC_KINDS = ("action", "on-event", "webhook")
+RESUMABLE_KINDS = ("sync", "webhook")
 KILL_GRACE_S = 15.0
 STDERR_LINES = 40
 
@@ -54,9 +65,16 @@ def run_worker(
     *,
     encryption_key: str | None = None,
 ) -> None:
-    """Run the worker loop until `stop` is set (what `nango runtime start` runs for the roles
-    `all` and `worker`)."""
-    Worker(settings, store, encryption_key=encryption_key).run(stop)
+    """Run the worker loop, and the sender of outgoing webhooks beside it, until `stop` is
+    set (what `nango runtime start` runs for the roles `all` and `worker`)."""
+    from runtime.webhooks.sender import start_sender
+
+    sender = start_sender(settings, store, stop)
+    try:
+        Worker(settings, store, encryption_key=encryption_key).run(stop)
+    finally:
+        stop.set()
+        sender.join(settings.webhook_delivery_timeout_s + 5)
 
 
 def resolve_encryption_key(settings: RuntimeSettings) -> str | None:
@@ -72,11 +90,18 @@ def resolve_encryption_key(settings: RuntimeSettings) -> str | None:
 class _Child:
     task: Task
     token: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess
     deadline: float
     next_heartbeat: float
     stderr: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
     reader: threading.Thread | None = None
+
+    def stderr_tail(self) -> list[str]:
+        if isinstance(self.process, ForkedProcess):
+            return self.process.stderr_tail(STDERR_LINES)
+        if self.reader is not None:
+            self.reader.join(2.0)
+        return list(self.stderr)
 
 
 class Worker:
@@ -93,7 +118,8 @@ class Worker:
         runner: Sequence[str] | None = None,
     ) -> None:
         self.settings = settings
-        self.runner = list(runner or [sys.executable, "-P", "-m", "runtime.worker.runner"])
+        # A given `runner` command is started per run (tests); else runs are forked.
+        self.runner = list(runner) if runner else None
         self.store = store
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll_s = poll_s
@@ -104,9 +130,18 @@ class Worker:
         self._next_pass: dict[str, float] = {}
         lease = settings.lease_seconds
         self._periods = {"due": 1.0, "expire": min(2.0, lease / 2), "schedule": 10.0}
+        cwd = settings.data_dir if settings.data_dir.is_dir() else None
+        server = [sys.executable, "-P", "-m", "runtime.worker.zygote_server"]
+        self._zygote = Zygote(server, _child_environment(), cwd)
+        self._stderr_dir: Path | None = None
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker %s started (%d at once)", self.owner, self.settings.worker_concurrency)
+        if self.runner is None:
+            try:
+                self._zygote.start()
+            except OSError:
+                log.exception("worker %s: the run process server did not start", self.owner)
         try:
             while not stop.is_set():
                 self.tick()
@@ -132,13 +167,17 @@ class Worker:
         now = time.monotonic()
         actions: dict[str, Callable[[], object]] = {
             "due": lambda: passes.due_pass(self.store, self.settings),
-            "expire": lambda: metrics.observe_expired(passes.expiring_pass(self.store)),
+            "expire": lambda: self._expired(passes.expiring_pass(self.store)),
             "schedule": lambda: passes.schedule_pass(self.store),
         }
         for name, action in actions.items():
             if now >= self._next_pass.get(name, 0.0):
                 self._next_pass[name] = now + self._periods[name]
                 action()
+
+    def _expired(self, ended: list[Task]) -> None:
+        metrics.observe_expired(ended)
+        queue_run_failures(self.store, self.settings, ended)
 
     # --- claiming and spawning ---------------------------------------------------------------
 
@@ -148,8 +187,9 @@ class Worker:
         if free <= 0:
             return
         lease = self.settings.lease_seconds
+        caps = {"sync": self.settings.sync_concurrency, "action": self.settings.action_concurrency}
         claimed = self.store.tasks.claim(
-            self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS
+            self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS, caps=caps
         )
         syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
         room = free - len(claimed)
@@ -157,7 +197,7 @@ class Worker:
             room = min(room, concurrency - 1 - syncs_running)
         if room > 0:
             claimed += self.store.tasks.claim(
-                self.owner, limit=room, lease_seconds=lease, kinds=("sync",)
+                self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
             )
         for task in claimed:
             self._spawn(task)
@@ -174,32 +214,10 @@ class Worker:
             "settings": self.settings.model_dump(mode="json", exclude={"metrics_key"}),
         }
         try:
-            process = subprocess.Popen(
-                self.runner,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=_child_environment(),
-                cwd=self.settings.data_dir if self.settings.data_dir.is_dir() else None,
-            )
+            child = self._start_child(task, token, config)
         except OSError as exc:
             self.store.tasks.fail(task.id, token, _crash(f"the run could not start: {exc}"))
             return
-        assert process.stdin is not None and process.stderr is not None
-        with process.stdin:
-            process.stdin.write(json.dumps(config).encode())
-        now = time.monotonic()
-        child = _Child(
-            task,
-            token,
-            process,
-            deadline=now + task.started_to_completed_ms / 1000 + KILL_GRACE_S,
-            next_heartbeat=now + self.settings.lease_seconds / 3,
-        )
-        child.reader = threading.Thread(
-            target=_keep_tail, args=(process.stderr, child.stderr), daemon=True
-        )
-        child.reader.start()
         self._children[task.id] = child
         metrics.observe_started(task)
         log.info(
@@ -207,9 +225,36 @@ class Worker:
             task.id,
             task.kind,
             task.name,
-            process.pid,
+            child.process.pid,
             extra=run_context(task, self.store),
         )
+
+    def _start_child(self, task: Task, token: str, config: dict[str, Any]) -> _Child:
+        now = time.monotonic()
+        deadline = now + task.started_to_completed_ms / 1000 + KILL_GRACE_S
+        heartbeat = now + self.settings.lease_seconds / 3
+        if self.runner is None:
+            if self._stderr_dir is None:
+                self._stderr_dir = Path(tempfile.mkdtemp(prefix="nango-runs-"))
+            forked = self._zygote.spawn(config, self._stderr_dir / f"{task.id}.stderr")
+            return _Child(task, token, forked, deadline, heartbeat)
+        process = subprocess.Popen(
+            self.runner,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_child_environment(),
+            cwd=self.settings.data_dir if self.settings.data_dir.is_dir() else None,
+        )
+        assert process.stdin is not None and process.stderr is not None
+        with process.stdin:
+            process.stdin.write(json.dumps(config).encode())
+        child = _Child(task, token, process, deadline, heartbeat)
+        child.reader = threading.Thread(
+            target=_keep_tail, args=(process.stderr, child.stderr), daemon=True
+        )
+        child.reader.start()
+        return child
 
     # --- supervising -------------------------------------------------------------------------
 
@@ -226,7 +271,8 @@ class Worker:
                 _kill(child.process)
                 limit = child.task.started_to_completed_ms / 1000
                 error = {"type": "timeout", "message": f"the run went past its {limit:g}s limit"}
-                self.store.tasks.fail(task_id, child.token, error)
+                if self.store.tasks.fail(task_id, child.token, error):
+                    queue_run_failures(self.store, self.settings, [child.task], error)
                 metrics.observe_ended(self.store, task_id)
             elif now >= child.next_heartbeat:
                 child.next_heartbeat = now + self.settings.lease_seconds / 3
@@ -246,29 +292,52 @@ class Worker:
         metrics.observe_ended(self.store, child.task.id)
 
     def _ended(self, child: _Child, code: int) -> None:
-        if child.reader is not None:
-            child.reader.join(2.0)
+        stderr = child.stderr_tail()
         task = self.store.tasks.get(child.task.id)
         if task is None or task.state != "STARTED" or task.lease_token != child.token:
             return  # the child recorded its outcome (or lost its lease)
-        reason = _describe_exit(code, list(child.stderr), self.settings.script_memory_mb)
+        reason = _describe_exit(code, stderr, self.settings.script_memory_mb)
         if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
             self.store.logs.append(child.task.id, [("error", reason)])
+            queue_run_failures(self.store, self.settings, [child.task], _crash(reason))
             log.warning(
                 "run %s: %s", child.task.id, reason, extra=run_context(child.task, self.store)
             )
 
-    def shutdown(self) -> None:
-        """Stop every child and fail its run (`worker stopped`)."""
-        for task_id, child in list(self._children.items()):
-            _kill(child.process)
-            error = {"type": "worker_stopped", "message": "the worker running it stopped"}
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Stop: no more claims; running children go on for up to `grace_s` (the setting
+        `shutdown_grace_s` by default); then the rest are killed and their runs handed back
+        (see the module docstring)."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self._children:
+            log.info("worker %s stopping: %d runs get %gs", self.owner, self.running, grace)
+        deadline = time.monotonic() + grace
+        while self._children and time.monotonic() < deadline:
             try:
-                self.store.tasks.fail(task_id, child.token, error)
-                metrics.observe_ended(self.store, task_id)
+                self._supervise()
             except Exception:
-                log.exception("could not record the end of run %s", task_id)
+                log.exception("worker %s: supervising while stopping failed", self.owner)
+            time.sleep(min(self.poll_s, 0.1))
+        for child in list(self._children.values()):
+            _kill(child.process)
+            try:
+                self._hand_back(child)
+                metrics.observe_ended(self.store, child.task.id)
+            except Exception:
+                log.exception("could not record the end of run %s", child.task.id)
         self._children.clear()
+        self._zygote.close()
+        if self._stderr_dir is not None:
+            shutil.rmtree(self._stderr_dir, ignore_errors=True)
+
+    def _hand_back(self, child: _Child) -> None:
+        task = child.task
+        if task.kind in RESUMABLE_KINDS and self.store.tasks.release(task.id, child.token):
+            log.info("run %s handed back: another worker resumes it", task.id)
+            self.store.logs.append(task.id, [("warn", "the worker stopped: run handed back")])
+            return
+        error = {"type": "worker_stopped", "message": "the worker running it stopped"}
+        self.store.tasks.fail(task.id, child.token, error)
 
 
 def _child_environment() -> dict[str, str]:
@@ -285,7 +354,7 @@ def _keep_tail(stream: IO[bytes], tail: deque[str]) -> None:
             tail.append(line.decode("utf-8", "replace").rstrip())
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
+def _kill(process: subprocess.Popen[bytes] | ForkedProcess) -> None:
     if process.poll() is None:
         process.kill()
     try:

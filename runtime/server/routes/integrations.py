@@ -121,12 +121,12 @@ def _client_fields(credentials: IntegrationCredentials) -> dict[str, Any]:
     """The store's columns for an integration's OAuth client (or app)."""
     if isinstance(credentials, OAuthClientCredentials):
         scopes = [s for s in (credentials.scopes or "").split(",") if s]
-        custom = {"webhookSecret": credentials.webhook_secret} if credentials.webhook_secret else {}
+        # The webhook secret is kept apart, encrypted (`_keep_webhook_secret`).
         return {
             "oauth_client_id": credentials.client_id,
             "oauth_client_secret": credentials.client_secret,
             "oauth_scopes": scopes,
-            "custom": custom,
+            "custom": {},
         }
     private_key = base64.b64encode(credentials.private_key.encode()).decode()
     if isinstance(credentials, AppCredentials):
@@ -143,6 +143,16 @@ def _client_fields(credentials: IntegrationCredentials) -> dict[str, Any]:
         "config": {"app_link": credentials.app_link},
         "custom": {"app_id": credentials.app_id, "private_key": private_key},
     }
+
+
+def _keep_webhook_secret(
+    store: Store, integration: Integration, credentials: IntegrationCredentials | None
+) -> None:
+    """The secret the provider signs its webhooks with (`POST /webhook/...` checks it),
+    encrypted apart from the integration's other fields."""
+    secret = getattr(credentials, "webhook_secret", None)
+    if secret:
+        store.integration_secrets.set(integration.id, secret)
 
 
 def _error(message: str, field: str) -> dict[str, Any]:
@@ -225,6 +235,7 @@ def create_integration(
         created = _create(store, environment, body)
     except ConflictError as exc:  # created by another request since the check
         raise _duplicate() from exc
+    _keep_webhook_secret(store, created, body.credentials)
     return IntegrationOne(data=public_integration(created, _provider_of(created)))
 
 
@@ -274,6 +285,7 @@ def update_integration(
     if changes.get("forward_webhooks", UNSET) is None:
         changes.pop("forward_webhooks")
     updated = store.integrations.update(environment.id, unique_key, **changes)
+    _keep_webhook_secret(store, updated, body.credentials)
     return IntegrationOne(data=public_integration(updated, provider))
 
 

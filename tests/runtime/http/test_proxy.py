@@ -568,3 +568,64 @@ def test_build_client_settings() -> None:
 def test_an_invalid_url_is_a_user_error() -> None:
     with pytest.raises(UserError, match="Cannot call"):
         send(ProxyCall(endpoint="https://[::1/x"))
+
+
+# --- redirects to another host -------------------------------------------------------------------
+
+
+def redirecting_api(location: str) -> Api:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/old"):
+            return httpx.Response(302, headers={"location": location})
+        return httpx.Response(200, json={"moved": True})
+
+    return Api(answer)
+
+
+CREDENTIAL_HEADERS = {
+    "x-api-key": "${apiKey}",
+    "x-api-password": "${connectionConfig.API_PASSWORD}",
+    "x-firm": "${connectionConfig.firm}",
+    "accept": "application/json",
+}
+
+
+def test_a_cross_host_redirect_drops_every_header_the_catalog_filled() -> None:
+    """Whatever their names: the key, a password kept in the connection config, any filled
+    template. A constant header of the catalog is not a credential and follows."""
+    api = redirecting_api("https://elsewhere.test/new")
+    prov = provider(auth_mode="API_KEY", headers=CREDENTIAL_HEADERS)
+    conn = connection({"type": "API_KEY", "apiKey": "k-123"}, API_PASSWORD="pw-456", firm="f1")
+    response = send(ProxyCall(endpoint="/old"), api=api, prov=prov, conn=conn)
+    assert response.data == {"moved": True}
+    first, landed = api.requests
+    assert first.headers["x-api-key"] == "k-123" and first.headers["x-api-password"] == "pw-456"
+    assert {"x-api-key", "x-api-password", "x-firm", "authorization"}.isdisjoint(landed.headers)
+    assert landed.headers["accept"] == "application/json"
+
+
+def test_a_same_host_redirect_keeps_the_credentials() -> None:
+    api = redirecting_api("https://api.acme.test/v1/new")
+    prov = provider(auth_mode="API_KEY", headers=CREDENTIAL_HEADERS)
+    conn = connection({"type": "API_KEY", "apiKey": "k-123"}, API_PASSWORD="pw-456", firm="f1")
+    send(ProxyCall(endpoint="/old"), api=api, prov=prov, conn=conn)
+    assert api.last.headers["x-api-key"] == "k-123"
+    assert api.last.headers["x-api-password"] == "pw-456"
+
+
+def test_a_bearer_token_is_dropped_on_the_way_to_another_host() -> None:
+    api = redirecting_api("https://elsewhere.test/new")
+    conn = connection({"type": "OAUTH2", "access_token": "tok-1"})
+    send(ProxyCall(endpoint="/old"), api=api, prov=provider(auth_mode="OAUTH2"), conn=conn)
+    assert api.requests[0].headers["authorization"] == "Bearer tok-1"
+    assert "authorization" not in api.last.headers
+
+
+def test_secret_values_the_catalog_fills_in_are_reported_as_secrets() -> None:
+    """A password kept in the connection config is as secret as the key (redacted by value)."""
+    secrets: list[str] = []
+    prov = provider(auth_mode="API_KEY", headers=CREDENTIAL_HEADERS)
+    conn = connection({"type": "API_KEY", "apiKey": "k-123"}, API_PASSWORD="pw-456", firm="f1")
+    send(ProxyCall(endpoint="/me"), prov=prov, conn=conn, on_secret=secrets.append)
+    assert "k-123" in secrets and "pw-456" in secrets
+    assert "f1" not in secrets

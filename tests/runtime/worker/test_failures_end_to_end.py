@@ -144,7 +144,9 @@ def test_a_hanging_or_memory_hungry_action_fails_alone(custom: Custom) -> None:
     with custom.client() as client:
         hung = client.post("/action/trigger", json={"action_name": "hang"}, headers=HEADERS)
         assert hung.status_code == 500, hung.text
-        assert "did not finish within 3 s" in hung.json()["error"]["message"]
+        # The script's own 3 s timer, or (on a loaded machine, when its process was slow to
+        # start) the task's limit: either way the caller learns the run ran out of time.
+        assert "did not finish within" in hung.json()["error"]["message"]
         hog = client.post("/action/trigger", json={"action_name": "hog"}, headers=HEADERS)
         assert hog.status_code == 500, hog.text
         assert "MemoryError" in hog.json()["error"]["message"]
@@ -153,7 +155,7 @@ def test_a_hanging_or_memory_hungry_action_fails_alone(custom: Custom) -> None:
         assert client.get("/health").status_code == 200
 
 
-def _runner_pids(parent: int) -> list[int]:
+def _children(parent: int, marker: bytes) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -164,9 +166,18 @@ def _runner_pids(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"runtime.worker.runner" in command:
+        if ppid == parent and marker in command:
             found.append(int(entry.name))
     return found
+
+
+def _runner_pids(parent: int) -> list[int]:
+    """The run processes of a worker: forked by its run process server."""
+    return [
+        pid
+        for server in _children(parent, b"runtime.worker.zygote_server")
+        for pid in _children(server, b"runtime.worker.zygote_server")
+    ]
 
 
 def _trigger(client: httpx.Client) -> None:

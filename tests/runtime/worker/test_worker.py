@@ -24,7 +24,12 @@ def child(code: str) -> list[str]:
 
 
 def settings(tmp_path: Path, **values: object) -> RuntimeSettings:
-    base: dict[str, object] = {"data_dir": tmp_path, "lease_seconds": 1.5, "worker_concurrency": 2}
+    base: dict[str, object] = {
+        "data_dir": tmp_path,
+        "lease_seconds": 1.5,
+        "worker_concurrency": 2,
+        "shutdown_grace_s": 0,
+    }
     return RuntimeSettings.model_validate({**base, **values})
 
 
