@@ -7,15 +7,15 @@ For each backend, on a fresh database, the same rows are timed alternately throu
 through a baseline on the same driver (sqlite3 / psycopg 3, the store's own pool):
 
   save       `store.records.save(...)` of N new records in batches (generation 1), against a
-             bare `executemany` INSERT of the same final rows (ids, payload text and hashes
-             computed beforehand) into a table of the same shape and indexes, a transaction per
-             batch.
+             bare `executemany` INSERT of the same final rows (ids, hashes and bodies, the
+             record's JSON with its `_nango_metadata`, computed beforehand) into a table of the
+             same shape and indexes, a transaction per batch.
   resave     the same N records saved again (all unchanged, as the next run of a sync: a new
              generation marks them seen), against the store's own first save (target: faster).
   resave-    the same again without a generation (nothing at all to write).
-  list       every record read back with `store.records.list_page(limit=page)` following
-             `next_cursor` (payload parsed, `id` and `_nango_metadata` added), against the same
-             keyset-paged SELECT run raw on the driver (rows fetched, nothing parsed).
+  list       every record read back with `store.records.list_page_json(limit=page)` (the
+             records API's body) following `next_cursor`, against the same keyset-paged SELECT
+             of every column of the rows, run raw on the driver (rows fetched, nothing parsed).
 
 Each repeat uses a connection of its own, so every "save" inserts. Times are medians; records/s
 = N / time. PostgreSQL: a database `nango_bench_<random>` created for the run and dropped after.
@@ -42,7 +42,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from runtime.store import Store, generate_key, open_store, sqlite_url  # noqa: E402
-from runtime.store.records.format import RecordIds, prepare  # noqa: E402
+from runtime.store.records.bodies import Bodies, Stamps, start_of  # noqa: E402
+from runtime.store.records.format import PreparedRecord, RecordIds, prepare  # noqa: E402
 
 SAVE_TARGET = 0.5  # of the bare executemany INSERT
 LIST_TARGET = 0.5  # of the raw keyset SELECT
@@ -54,18 +55,18 @@ MODEL = "Item"
 BASELINE_DDL = [
     """CREATE TABLE bench_rows (
         id TEXT PRIMARY KEY, connection_id BIGINT NOT NULL, model TEXT NOT NULL,
-        external_id TEXT NOT NULL, data_hash TEXT NOT NULL, payload TEXT,
+        external_id TEXT NOT NULL, data_hash TEXT NOT NULL, body TEXT NOT NULL,
         created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT,
         pruned_at BIGINT)""",
     "CREATE INDEX bench_rows_page ON bench_rows (connection_id, model, updated_at, id)",
 ]
 INSERT = (
-    "INSERT INTO bench_rows (id, connection_id, model, external_id, data_hash, payload, "
+    "INSERT INTO bench_rows (id, connection_id, model, external_id, data_hash, body, "
     "created_at, updated_at, deleted_at, pruned_at) "
     "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, NULL, NULL)"
 )
 PAGE = (
-    "SELECT id, external_id, payload, created_at, updated_at, deleted_at, pruned_at "
+    "SELECT id, external_id, body, created_at, updated_at, deleted_at, pruned_at "
     "FROM records WHERE connection_id = {p} AND model = {p} "
     "AND updated_at >= {p} AND (updated_at > {p} OR id > {p}) "
     "ORDER BY updated_at, id LIMIT {p}"
@@ -152,10 +153,16 @@ def list_all(bench: Bench, connection_id: int) -> int:
         cursor = tail.strip(b'"').decode()
 
 
+def final_body(prepared: PreparedRecord) -> str:
+    """The body the store keeps for a new record (timestamps aside: the same length)."""
+    return Bodies().build(prepared.id, start_of(prepared.payload), Stamps(0, 0))
+
+
 def baseline_rows(bench: Bench, connection_id: int) -> list[list[tuple[Any, ...]]]:
     prepared, _ = prepare(bench.records, RecordIds(connection_id, MODEL))
     rows = [
-        (p.id, connection_id, MODEL, p.external_id, p.data_hash, p.payload, 0, 0) for p in prepared
+        (p.id, connection_id, MODEL, p.external_id, p.data_hash, final_body(p), 0, 0)
+        for p in prepared
     ]
     return [list(chunk) for chunk in batches(rows, bench.args.batch)]
 

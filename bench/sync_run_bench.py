@@ -16,7 +16,7 @@ a new connection, and times, alternately with the baseline:
            its success transaction), N new records;
   resave   the next run of the same sync: the same N records, all unchanged (nothing written);
   upsert   the baseline: `INSERT ... ON CONFLICT (id) DO UPDATE` with `executemany` of the same
-           final rows (ids, payloads and hashes computed beforehand) into a table of the records'
+           final rows (ids, hashes and bodies computed beforehand) into a table of the records'
            shape and indexes, a transaction per batch, on the store's own driver (its table
            grows by N rows each repeat, as the store's does).
 
@@ -52,6 +52,7 @@ from store_bench import (  # noqa: E402
     Row,
     _begin,
     batches,
+    final_body,
     placeholder,
     postgres_database,
     print_table,
@@ -110,15 +111,15 @@ async def fetch_data(nango: NangoSync) -> None:
         await nango.batch_save(batch, "Item")
 """
 UPSERT = (
-    "INSERT INTO bench_rows (id, connection_id, model, external_id, data_hash, payload, "
+    "INSERT INTO bench_rows (id, connection_id, model, external_id, data_hash, body, "
     "created_at, updated_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) "
     "ON CONFLICT (id) DO UPDATE SET data_hash = excluded.data_hash, "
-    "payload = excluded.payload, updated_at = excluded.updated_at"
+    "body = excluded.body, updated_at = excluded.updated_at"
 )
 BASELINE_DDL = [
     """CREATE TABLE bench_rows (
         id TEXT PRIMARY KEY, connection_id BIGINT NOT NULL, model TEXT NOT NULL,
-        external_id TEXT NOT NULL, data_hash TEXT NOT NULL, payload TEXT,
+        external_id TEXT NOT NULL, data_hash TEXT NOT NULL, body TEXT NOT NULL,
         created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT,
         pruned_at BIGINT)""",
     "CREATE INDEX bench_rows_page ON bench_rows (connection_id, model, updated_at, id)",
@@ -225,7 +226,8 @@ def baseline_chunks(bench: Bench, connection_id: int) -> list[list[tuple[Any, ..
     records = [record(i) for i in range(1, bench.args.records + 1)]
     prepared, _ = prepare(records, RecordIds(connection_id, MODEL))
     rows = [
-        (p.id, connection_id, MODEL, p.external_id, p.data_hash, p.payload, 0, 0) for p in prepared
+        (p.id, connection_id, MODEL, p.external_id, p.data_hash, final_body(p), 0, 0)
+        for p in prepared
     ]
     return [list(chunk) for chunk in batches(rows, bench.args.batch)]
 

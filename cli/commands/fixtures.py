@@ -42,7 +42,11 @@ def serve(
 
       nango fixtures serve --port 3004
 
-      nango integration create github --provider github --base-url http://127.0.0.1:3004
+      nango fixtures serve --background --port 0
+
+    then point an integration at it, e.g.
+    `nango integration create github --provider github --client-id demo
+    --client-secret demo --base-url http://127.0.0.1:3004`.
     """
     from cli.fixtures_server import FixtureServer, load_project_fixtures
     from cli.project import find_project
@@ -60,12 +64,22 @@ def serve(
     output.result(f"listening on {server.url}")
     output.stdout().file.flush()
     _detach_if_asked()
+    _stop_on_sigterm()
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        pass  # Ctrl-C, or SIGTERM from `nango fixtures stop`: a clean exit
     finally:
         server.stop()
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _detach_if_asked() -> None:

@@ -11,6 +11,7 @@ from runtime import __version__
 from runtime.http.client import build_client
 from runtime.server.errors import install_error_handlers
 from runtime.server.limits import BodySizeLimit
+from runtime.server.records_fast import RecordsFastPath
 from runtime.server.routes import (
     actions,
     connections,
@@ -60,6 +61,8 @@ def create_app(settings: RuntimeSettings, store: Store) -> FastAPI:
     app.state.http_client = build_client(timeout=PROXY_TIMEOUT_S)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    # Outermost: well-formed `GET /records` requests skip the rest (records_fast.py).
+    app.add_middleware(RecordsFastPath)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(records.router)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from runtime.server.errors import ApiError
 from runtime.settings import RuntimeSettings
@@ -23,6 +24,7 @@ __all__ = [
     "CurrentEnvironment",
     "CurrentSettings",
     "CurrentStore",
+    "cached_environment",
     "current_environment",
     "environment_for_key",
     "get_settings",
@@ -98,6 +100,19 @@ def _key_cache(request: Request) -> KeyCache:
     if cache is None:
         cache = request.app.state.key_cache = KeyCache()
     return cache
+
+
+def cached_environment(state: State, authorization: str | None) -> Environment | None:
+    """The environment of a well-formed key that `current_environment` met in the last few
+    seconds; None for anything else (no header, a malformed key, a key not in the cache)."""
+    cache: KeyCache | None = getattr(state, "key_cache", None)
+    if cache is None:
+        return None
+    try:
+        key = _key_of(authorization)
+    except ApiError:
+        return None
+    return cache.get(hash_secret_key(key))
 
 
 async def current_environment(

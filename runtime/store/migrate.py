@@ -8,6 +8,7 @@ write lock. A failed migration leaves the previous schema intact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -43,19 +44,32 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(target: str | Database) -> tuple[str | None, str]:
-    """Migrate a store (a URL or an open `Database`) to the head revision.
+def upgrade(target: str | Database, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate a store (a URL or an open `Database`) to the head revision (or `revision`).
 
     Returns the revisions before and after. Running it on an up-to-date database changes nothing.
     """
+    return _migrate(target, revision, command.upgrade)
+
+
+def downgrade(target: str | Database, revision: str) -> tuple[str | None, str]:
+    """Take a store back to `revision` (each migration's `downgrade`): for tests of
+    migrations, and for going back to an older version of nango-py after a backup."""
+    return _migrate(target, revision, command.downgrade)
+
+
+def _migrate(
+    target: str | Database, revision: str, step: Callable[[Config, str], None]
+) -> tuple[str | None, str]:
     database = connect(target) if isinstance(target, str) else target
     try:
         database.ping()
         with database.write() as connection:
             database.advisory_lock(connection, _MIGRATION_LOCK_KEY)
             before = MigrationContext.configure(connection).get_current_revision()
-            command.upgrade(_config(connection), "head")
-        return before, head_revision()
+            step(_config(connection), revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+        return before, after or ""
     finally:
         if isinstance(target, str):
             database.dispose()

@@ -152,11 +152,13 @@ records = Table(
     Column("model", _key_text(), nullable=False),
     Column("external_id", _key_text(), nullable=False),
     Column("data_hash", Text(), nullable=False),
-    Column("payload", Text(), nullable=True),
     _timestamp("created_at"),
     _timestamp("updated_at"),
     _timestamp("deleted_at", nullable=True),
     _timestamp("pruned_at", nullable=True),
+    # The record as `GET /records` returns it, `_nango_metadata` included; the payload inside
+    # it is gone (the body holds the id alone) iff `pruned_at` is set. See `records.bodies`.
+    Column("body", Text(), nullable=False),
     PrimaryKeyConstraint("id"),
     Index(None, "connection_id", "model", "updated_at", "id"),
 )

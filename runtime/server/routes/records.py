@@ -110,17 +110,10 @@ def list_records(
     more records follow."""
     since = _modified_after("delta", delta) or _modified_after("modified_after", modified_after)
     actions = _filter(filter)
-    connection = store.connections.get(
-        environment.id, provider_config_key, connection_id, with_credentials=False
-    )
-    if connection is None:
-        raise ApiError(
-            400,
-            "unknown_connection",
-            "Provided ConnectionId and ProviderConfigKey does not match a valid connection",
-        )
-    body = store.records.list_page_json(
-        connection.id,
+    body = store.records.list_page_json_of(
+        environment.id,
+        provider_config_key,
+        connection_id,
         model,
         variant=variant,
         modified_after=since,
@@ -129,4 +122,10 @@ def list_records(
         cursor=cursor,
         ids=ids,
     )
+    if body is None:
+        raise ApiError(
+            400,
+            "unknown_connection",
+            "Provided ConnectionId and ProviderConfigKey does not match a valid connection",
+        )
     return Response(body, media_type="application/json")

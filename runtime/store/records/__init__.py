@@ -14,11 +14,13 @@ import orjson
 from sqlalchemy import func, select
 
 from runtime.store.base import Part, check_name, lock_key, require_id
+from runtime.store.records.bodies import payload_in
 from runtime.store.records.format import RecordIds, external_id_of, loads_payload, prepare
 from runtime.store.records.pages import (
     DEFAULT_LIMIT,
     PageQuery,
     RecordPage,
+    connection_key,
     model_name,
     parse_actions,
     read_page_json,
@@ -132,11 +134,12 @@ class Records(Part):
         found: dict[str, dict[str, Any]] = {}
         with self._db.read() as connection:
             for chunk in chunks(wanted):
-                query = select(records.c.external_id, records.c.payload).where(
+                query = select(records.c.external_id, records.c.body, records.c.pruned_at).where(
                     id_in(connection, [record_ids.of(i) for i in chunk]),
                     records.c.deleted_at.is_(None),
                 )
-                for external_id, payload in connection.execute(query):
+                for external_id, body, pruned_at in connection.execute(query):
+                    payload = None if pruned_at is not None else payload_in(body)
                     found[external_id] = loads_payload(payload) or {"id": external_id}
         return {i: found[i] for i in wanted if i in found}
 
@@ -192,6 +195,35 @@ class Records(Part):
         )
         with self._db.read() as connection:
             return read_page_json(connection, connection_id, query)
+
+    def list_page_json_of(
+        self,
+        environment_id: int,
+        integration_key: str,
+        connection_id: str,
+        model: str,
+        *,
+        variant: str | None = None,
+        modified_after: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        filter: str | Collection[str] | None = None,
+        cursor: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> bytes | None:
+        """`list_page_json` of a connection named as the API names it, found in the same read
+        transaction (the records API's whole work in one); None when there is no such
+        connection."""
+        query = PageQuery(
+            model=model_name(model, variant),
+            limit=limit,
+            modified_after=modified_after,
+            actions=parse_actions(filter),
+            cursor=cursor,
+            ids=ids,
+        )
+        with self._db.read() as connection:
+            key = connection_key(connection, environment_id, integration_key, connection_id)
+            return None if key is None else read_page_json(connection, key, query)
 
     def delete_unseen(
         self,

@@ -3,8 +3,8 @@ id, its payload as JSON text and the MD5 of that text.
 
 The payload is the record as the script gave it (key order, values), with one normalisation:
 its `id` is the external id string (in its place), as every read of a record in Nango returns
-it, and `_nango_metadata` (added on reads) is left out. So a stored payload is ready to be
-sent as it is, with only `_nango_metadata` appended.
+it, and `_nango_metadata` (added on reads) is left out. So a payload is ready to be sent as it
+is, with only `_nango_metadata` appended: the stored body (`bodies`).
 """
 
 from __future__ import annotations

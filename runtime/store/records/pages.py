@@ -15,14 +15,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    LargeBinary,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
+from runtime.store.records.bodies import cursor_in
+from runtime.store.records.compiled import fetch_all
 from runtime.store.records.format import RecordIds
-from runtime.store.schema import records
-from runtime.store.timestamps import iso_from_us, to_us
+from runtime.store.schema import connections, integrations, records
+from runtime.store.timestamps import to_us
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -99,94 +112,113 @@ def _action_condition(actions: frozenset[str]) -> ColumnElement[bool] | None:
     return or_(*(conditions[action] for action in sorted(actions)))
 
 
-def page_statement(connection_id: int, query: PageQuery) -> Select[Any]:
-    """The SELECT of one page (one row more than the limit, to know whether more exist)."""
+@dataclass(frozen=True)
+class _Shape:
+    """What varies between page statements, beyond their values."""
+
+    as_bytes: bool
+    after_cursor: bool
+    actions: frozenset[str] | None
+    id_count: int | None
+
+
+def _shape_of(query: PageQuery, as_bytes: bool) -> _Shape:
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidValueError(f"The limit must be between 1 and {MAX_LIMIT}")
-    statement = select(
-        _c.id,
-        _c.external_id,
-        _c.payload,
-        _c.created_at,
-        _c.updated_at,
-        _c.deleted_at,
-        _c.pruned_at,
-    ).where(_c.connection_id == connection_id, _c.model == query.model)
+    id_count = None if query.ids is None else len(query.ids)
+    return _Shape(as_bytes, query.cursor is not None, query.actions or None, id_count)
+
+
+def _select(shape: _Shape) -> Select[Any]:
+    """The SELECT of one page's bodies with every value a named parameter (one row more than
+    the limit, to know whether more exist)."""
+    body = cast(_c.body, LargeBinary) if shape.as_bytes else _c.body
+    statement = select(body).where(
+        _c.connection_id == bindparam("connection_id"), _c.model == bindparam("model")
+    )
+    if shape.after_cursor:
+        condition = or_(_c.updated_at > bindparam("after"), _c.id > bindparam("after_id"))
+        statement = statement.where(condition)
     # Always a lower bound on `updated_at` (at worst one below every timestamp): with it both
     # databases walk the ordering index range, even when PostgreSQL has no statistics yet
     # (right after a bulk load) and would otherwise sort the whole model for every first page.
+    statement = statement.where(_c.updated_at >= bindparam("lower"))
+    if shape.actions:
+        action_condition = _action_condition(shape.actions)
+        if action_condition is not None:
+            statement = statement.where(action_condition)
+    if shape.id_count is not None:
+        ids: list[BindParameter[Any]] = [
+            bindparam(f"id_{index}") for index in range(shape.id_count)
+        ]
+        statement = statement.where(_c.id.in_(ids) if ids else false())
+    return statement.order_by(_c.updated_at, _c.id).limit(bindparam("limit", type_=Integer()))
+
+
+def _values(connection_id: int, query: PageQuery) -> dict[str, Any]:
     lower = _NO_LOWER_BOUND
     if query.modified_after is not None:
         lower = to_us(query.modified_after)
+    values: dict[str, Any] = {"connection_id": connection_id, "model": query.model}
     if query.cursor is not None:
-        after, after_id = decode_cursor(query.cursor)
-        statement = statement.where(or_(_c.updated_at > after, _c.id > after_id))
-        lower = max(lower, after)
-    statement = statement.where(_c.updated_at >= lower)
-    if query.actions:
-        condition = _action_condition(query.actions)
-        if condition is not None:
-            statement = statement.where(condition)
+        values["after"], values["after_id"] = decode_cursor(query.cursor)
+        lower = max(lower, values["after"])
+    values["lower"] = lower
+    values["limit"] = query.limit + 1
     if query.ids is not None:
         ids = RecordIds(connection_id, query.model)
-        statement = statement.where(_c.id.in_([ids.of(i.replace("\x00", "")) for i in query.ids]))
-    return statement.order_by(_c.updated_at, _c.id).limit(query.limit + 1)
+        for index, external_id in enumerate(query.ids):
+            values[f"id_{index}"] = ids.of(external_id.replace("\x00", ""))
+    return values
+
+
+def page_statement(connection_id: int, query: PageQuery, *, as_bytes: bool = False) -> Select[Any]:
+    """The SELECT of one page's bodies, its values bound (`as_bytes`: the bodies as BLOBs,
+    which SQLite hands over without decoding them)."""
+    return _select(_shape_of(query, as_bytes)).params(_values(connection_id, query))
+
+
+def _connection_select() -> Select[Any]:
+    key = connections.c
+    joined = connections.join(integrations, integrations.c.id == key.integration_id)
+    return (
+        select(key.id)
+        .select_from(joined)
+        .where(
+            key.environment_id == bindparam("environment_id"),
+            integrations.c.unique_key == bindparam("integration_key"),
+            key.connection_id == bindparam("connection_id"),
+        )
+    )
+
+
+def connection_key(
+    connection: Connection, environment_id: int, integration_key: str, connection_id: str
+) -> int | None:
+    """The internal id of a connection named as the API names it (None: there is none)."""
+    values = {
+        "environment_id": environment_id,
+        "integration_key": integration_key,
+        "connection_id": connection_id,
+    }
+    rows = fetch_all(connection, "connection key", _connection_select, values)
+    return int(rows[0][0]) if rows else None
 
 
 def read_page_json(connection: Connection, connection_id: int, query: PageQuery) -> bytes:
-    """The page as the JSON body of `GET /records`: `{"records": [...], "next_cursor": ...}`."""
-    # Plain tuples from the driver: these columns need no conversion, and SQLAlchemy's row
-    # objects would cost as much as the fetch itself.
-    result = connection.execute(page_statement(connection_id, query))
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
+    """The page as the JSON body of `GET /records`: `{"records": [...], "next_cursor": ...}`.
+    Its records are the stored bodies joined: nothing is parsed or encoded per record."""
+    as_bytes = connection.dialect.name == "sqlite"
+    shape = _shape_of(query, as_bytes)
+    rows = fetch_all(connection, shape, lambda: _select(shape), _values(connection_id, query))
     has_more = len(rows) > query.limit
-    records, last_cursor = render_json(rows[: query.limit] if has_more else rows)
-    next_cursor = f'"{last_cursor}"' if has_more else "null"
-    # Pages run to megabytes: the records are joined and encoded once, never copied again.
-    return (
-        b'{"records":[' + ",".join(records).encode() + f'],"next_cursor":{next_cursor}}}'.encode()
-    )
-
-
-def _metadata_head(created: int, updated: int, deleted: int | None, pruned: int | None) -> str:
-    """`_nango_metadata` up to the cursor's value, which is the only part unique per record."""
-    action = "ADDED" if created == updated else "UPDATED"
-    deleted_at = "null"
-    if deleted is not None:
-        action, deleted_at = "DELETED", f'"{iso_from_us(deleted)}"'
-    pruned_at = "null" if pruned is None else f'"{iso_from_us(pruned)}"'
-    return (
-        f',"_nango_metadata":{{"first_seen_at":"{iso_from_us(created)}",'
-        f'"last_modified_at":"{iso_from_us(updated)}","last_action":"{action}",'
-        f'"deleted_at":{deleted_at},"pruned_at":{pruned_at},"cursor":"'
-    )
-
-
-def render_json(rows: Sequence[Any]) -> tuple[list[str], str]:
-    """Each row as the JSON of a record (its stored payload, `_nango_metadata` appended), and
-    the cursor of the last. Nothing is parsed: payloads are stored ready to send, and records
-    written together share their metadata but for the cursor."""
-    out: list[str] = []
-    append, encode = out.append, binascii.b2a_base64
-    heads: dict[tuple[int, int, int | None, int | None], tuple[str, bytes]] = {}
-    cursor = ""
-    for record_id, external_id, payload, created, updated, deleted, pruned in rows:
-        key = (created, updated, deleted, pruned)
-        found = heads.get(key)
-        if found is None:
-            found = heads[key] = (
-                _metadata_head(created, updated, deleted, pruned),
-                f"{iso_from_us(updated)}||".encode(),
-            )
-        head, cursor_prefix = found
-        cursor = encode(cursor_prefix + record_id.encode(), newline=False).decode()
-        body = payload[:-1] if payload is not None else _pruned_body(external_id)
-        append(f'{body}{head}{cursor}"}}}}')
-    return out, cursor
-
-
-def _pruned_body(external_id: str) -> str:
-    return '{"id":' + orjson.dumps(external_id).decode()
+    bodies = [row[0] for row in (rows[: query.limit] if has_more else rows)]
+    if not as_bytes:
+        bodies = [body.encode() for body in bodies]
+    if not bodies:
+        return b'{"records":[],"next_cursor":null}'
+    next_cursor = b'"' + cursor_in(bodies[-1]).encode() + b'"' if has_more else b"null"
+    # One copy of a page that runs to megabytes: the framing joins with the first and last.
+    bodies[0] = b'{"records":[' + bodies[0]
+    bodies[-1] += b'],"next_cursor":' + next_cursor + b"}"
+    return b",".join(bodies)

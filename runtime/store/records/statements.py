@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, any_, bindparam, insert, text, update
+from sqlalchemy import ColumnElement, TextClause, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import Text
 
 from runtime.store import jsontext
+from runtime.store.records.bodies import Bodies, Stamps, start_in
 from runtime.store.schema import records, records_seen
 
 _c = records.c
@@ -31,46 +32,54 @@ UNDELETE = "undelete"  # saved again after a delete: created_at = updated_at = n
 RESTORE = "restore"  # the payload of a pruned record put back, timestamps kept
 
 _SQLITE_INSERT = (
-    "INSERT INTO records (id, external_id, data_hash, payload, connection_id, model, "
+    "INSERT INTO records (id, external_id, data_hash, body, connection_id, model, "
     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SQLITE_UPDATES = {
-    CHANGE: "UPDATE records SET data_hash = ?, payload = ?, updated_at = ? WHERE id = ?",
+    CHANGE: (
+        "UPDATE records SET data_hash = ?, body = ?, updated_at = ?, pruned_at = NULL WHERE id = ?"
+    ),
     UNDELETE: (
-        "UPDATE records SET data_hash = ?, payload = ?, created_at = ?, updated_at = ?, "
+        "UPDATE records SET data_hash = ?, body = ?, created_at = ?, updated_at = ?, "
         "deleted_at = NULL, pruned_at = NULL WHERE id = ?"
     ),
-    RESTORE: "UPDATE records SET data_hash = ?, payload = ?, pruned_at = NULL WHERE id = ?",
+    RESTORE: "UPDATE records SET data_hash = ?, body = ?, pruned_at = NULL WHERE id = ?",
 }
 _SQLITE_NOW_COUNT = {CHANGE: 1, UNDELETE: 2, RESTORE: 0}
+_SQLITE_DELETE = "UPDATE records SET body = ?, deleted_at = ?, updated_at = ? WHERE id = ?"
 
 _POSTGRES_INSERT = text(
-    "INSERT INTO records (id, connection_id, model, external_id, data_hash, payload, "
+    "INSERT INTO records (id, connection_id, model, external_id, data_hash, body, "
     "created_at, updated_at) "
-    "SELECT u.id, :connection_id, :model, u.external_id, u.data_hash, u.payload, :now, :now "
+    "SELECT u.id, :connection_id, :model, u.external_id, u.data_hash, u.body, :now, :now "
     "FROM unnest(CAST(:ids AS TEXT[]), CAST(:external_ids AS TEXT[]), "
-    "CAST(:hashes AS TEXT[]), CAST(:payloads AS TEXT[])) "
-    "AS u(id, external_id, data_hash, payload)"
+    "CAST(:hashes AS TEXT[]), CAST(:bodies AS TEXT[])) "
+    "AS u(id, external_id, data_hash, body)"
 )
 _POSTGRES_FROM = (
-    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:hashes AS TEXT[]), CAST(:payloads AS TEXT[])) "
-    "AS u(id, data_hash, payload) WHERE r.id = u.id"
+    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:hashes AS TEXT[]), CAST(:bodies AS TEXT[])) "
+    "AS u(id, data_hash, body) WHERE r.id = u.id"
 )
 _POSTGRES_UPDATES: dict[str, TextClause] = {
     CHANGE: text(
-        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
-        "updated_at = :now " + _POSTGRES_FROM
+        "UPDATE records AS r SET body = u.body, data_hash = u.data_hash, "
+        "updated_at = :now, pruned_at = NULL " + _POSTGRES_FROM
     ),
     UNDELETE: text(
-        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
+        "UPDATE records AS r SET body = u.body, data_hash = u.data_hash, "
         "created_at = :now, updated_at = :now, deleted_at = NULL, pruned_at = NULL "
         + _POSTGRES_FROM
     ),
     RESTORE: text(
-        "UPDATE records AS r SET payload = u.payload, data_hash = u.data_hash, "
+        "UPDATE records AS r SET body = u.body, data_hash = u.data_hash, "
         "pruned_at = NULL " + _POSTGRES_FROM
     ),
 }
+_POSTGRES_DELETE = text(
+    "UPDATE records AS r SET body = u.body, deleted_at = :now, updated_at = :now "
+    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:bodies AS TEXT[])) AS u(id, body) "
+    "WHERE r.id = u.id"
+)
 
 
 def is_postgresql(connection: Connection) -> bool:
@@ -96,11 +105,11 @@ def insert_rows(
     model: str,
     now: int,
 ) -> None:
-    """New records, from (id, external id, hash, payload) tuples."""
+    """New records, from (id, external id, hash, body) tuples."""
     if not rows:
         return
     if is_postgresql(connection):
-        ids, external_ids, hashes, payloads = _columns(rows)
+        ids, external_ids, hashes, bodies = _columns(rows)
         parameters: dict[str, Any] = {
             "connection_id": connection_id,
             "model": model,
@@ -108,7 +117,7 @@ def insert_rows(
             "ids": ids,
             "external_ids": external_ids,
             "hashes": hashes,
-            "payloads": payloads,
+            "bodies": bodies,
         }
         connection.execute(_POSTGRES_INSERT, parameters)
         return
@@ -119,12 +128,12 @@ def insert_rows(
 def update_rows(
     connection: Connection, kind: str, rows: Sequence[tuple[str, str, str]], *, now: int
 ) -> None:
-    """Give existing records new payloads, from (id, hash, payload) tuples."""
+    """Give existing records new bodies, from (id, hash, body) tuples."""
     if not rows:
         return
     if is_postgresql(connection):
-        ids, hashes, payloads = _columns(rows)
-        parameters = {"ids": ids, "hashes": hashes, "payloads": payloads, "now": now}
+        ids, hashes, bodies = _columns(rows)
+        parameters = {"ids": ids, "hashes": hashes, "bodies": bodies, "now": now}
         connection.execute(_POSTGRES_UPDATES[kind], parameters)
         return
     nows = (now,) * _SQLITE_NOW_COUNT[kind]
@@ -146,9 +155,22 @@ def mark_seen(
 
 
 def soft_delete(connection: Connection, ids: Sequence[str], now: int) -> int:
-    statement = (
-        update(records)
-        .where(id_in(connection, ids), _c.deleted_at.is_(None))
-        .values(deleted_at=now, updated_at=now)
+    """Mark the live records among `ids` deleted at `now` (their payloads kept, their bodies
+    rebuilt); returns how many."""
+    query = select(_c.id, _c.body, _c.created_at, _c.pruned_at).where(
+        id_in(connection, ids), _c.deleted_at.is_(None)
     )
-    return connection.execute(statement).rowcount
+    bodies = Bodies()
+    rows = [
+        (record_id, bodies.build(record_id, start_in(body), Stamps(created, now, now, pruned)))
+        for record_id, body, created, pruned in connection.execute(query)
+    ]
+    if not rows:
+        return 0
+    if is_postgresql(connection):
+        found, new_bodies = _columns(rows)
+        parameters = {"ids": found, "bodies": new_bodies, "now": now}
+        connection.execute(_POSTGRES_DELETE, parameters)
+    else:
+        connection.exec_driver_sql(_SQLITE_DELETE, [(b, now, now, i) for i, b in rows])
+    return len(rows)

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Connection
 
 from runtime.store import jsontext
+from runtime.store.records.bodies import Bodies, Stamps, payload_in, start_of
 from runtime.store.records.format import PreparedRecord, deep_merge, hash_of, loads_payload
 from runtime.store.records.statements import (
     CHANGE,
@@ -77,28 +78,33 @@ def save_chunk(
     counts: RecordCounts,
 ) -> None:
     ids = [r.id for r in chunk]
-    query = select(_c.id, _c.data_hash, _c.deleted_at, _c.pruned_at).where(id_in(connection, ids))
-    existing = {row.id: row for row in connection.execute(query)}
+    query = select(
+        _c.id, _c.data_hash, _c.created_at, _c.updated_at, _c.deleted_at, _c.pruned_at
+    ).where(id_in(connection, ids))
+    existing = {row[0]: row for row in connection.execute(query)}
     plan = _Plan()
+    bodies, fresh = Bodies(), Stamps(now, now)
     for prepared in chunk:
         old = existing.get(prepared.id)
         if old is None:
-            plan.inserts.append(
-                (prepared.id, prepared.external_id, prepared.data_hash, prepared.payload)
-            )
+            body = bodies.build(prepared.id, start_of(prepared.payload), fresh)
+            plan.inserts.append((prepared.id, prepared.external_id, prepared.data_hash, body))
             counts.added += 1
             continue
-        change = (prepared.id, prepared.data_hash, prepared.payload)
-        if old.deleted_at is not None:
-            plan.updates[UNDELETE].append(change)
+        _, data_hash, created, updated, deleted, pruned = old
+        if deleted is not None:
+            kind, stamps = UNDELETE, fresh
             counts.added += 1
-        elif old.data_hash != prepared.data_hash:
-            plan.updates[CHANGE].append(change)
+        elif data_hash != prepared.data_hash:
+            kind, stamps = CHANGE, Stamps(created, now)
             counts.updated += 1
         else:
             counts.unchanged += 1
-            if old.pruned_at is not None:
-                plan.updates[RESTORE].append(change)
+            if pruned is None:
+                continue
+            kind, stamps = RESTORE, Stamps(created, updated)
+        body = bodies.build(prepared.id, start_of(prepared.payload), stamps)
+        plan.updates[kind].append((prepared.id, prepared.data_hash, body))
     insert_rows(connection, plan.inserts, connection_id=connection_id, model=model, now=now)
     for kind, rows in plan.updates.items():
         update_rows(connection, kind, rows, now=now)
@@ -117,19 +123,22 @@ def update_chunk(
 ) -> int:
     """Deep-merge each record into the stored live one; only real changes are written (every
     record found counts as seen)."""
-    query = select(_c.id, _c.payload, _c.data_hash).where(
+    query = select(_c.id, _c.body, _c.data_hash, _c.created_at, _c.pruned_at).where(
         id_in(connection, [r.id for r in chunk]), _c.deleted_at.is_(None)
     )
     stored = {row.id: row for row in connection.execute(query)}
     changes = []
+    bodies = Bodies()
     for prepared in chunk:
         old = stored.get(prepared.id)
         if old is None:
             continue
-        payload = jsontext.dumps_text(deep_merge(loads_payload(old.payload), prepared.record))
+        current = {} if old.pruned_at is not None else loads_payload(payload_in(old.body))
+        payload = jsontext.dumps_text(deep_merge(current, prepared.record))
         digest = hash_of(payload)
-        if digest != old.data_hash or old.payload is None:
-            changes.append((prepared.id, digest, payload))
+        if digest != old.data_hash or old.pruned_at is not None:
+            body = bodies.build(prepared.id, start_of(payload), Stamps(old.created_at, now))
+            changes.append((prepared.id, digest, body))
     update_rows(connection, CHANGE, changes, now=now)
     if generation is not None:
         found = list(stored)

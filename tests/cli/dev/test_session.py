@@ -122,3 +122,68 @@ def test_a_deleted_script_fails_to_compile_and_a_stub_is_not_recreated_by_a_save
     result = session.cycle(session.changes([path]))
     assert _tested(result) == [("create-issue", "failed", "skipped")]
     assert result.first_failure is not None and result.first_failure.code == "missing_script"
+
+
+def test_a_failure_stays_shown_until_fixed(session: DevSession) -> None:
+    action = _read(session, ACTION)
+    broken = _save(session, ACTION, action + "\ndef oops(:\n")
+    assert broken is not None and not broken.ok
+    other = _save(session, SYNC, _read(session, SYNC) + "\n# unrelated\n")
+    assert other is not None and other.ok and not other.is_all_green
+    assert other.first_failure is not None and other.first_failure.file == ACTION
+    fixed = _save(session, ACTION, action)
+    assert fixed is not None and fixed.is_all_green and fixed.first_failure is None
+
+
+def test_config_warnings_are_kept_until_the_config_changes(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    warned = _save(session, "nango.yaml", config.replace("output: IssueOutput", "output: Nope"))
+    assert warned is not None and warned.ok and warned.warnings
+    assert warned.warnings[0].file == "nango.yaml" and warned.warnings[0].line
+    later = _save(session, SYNC, _read(session, SYNC) + "\n# later\n")
+    assert later is not None and later.warnings == warned.warnings
+    cleared = _save(session, "nango.yaml", config)
+    assert cleared is not None and cleared.warnings == []
+
+
+def test_a_half_written_config_never_stops_the_session(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    for end in range(0, len(config), 23):
+        result = _save(session, "nango.yaml", config[:end])
+        assert result is not None
+        if not result.ok:
+            assert all(p.file == "nango.yaml" for p in result.config_errors)
+    restored = _save(session, "nango.yaml", config)
+    assert restored is not None and restored.is_all_green
+
+
+def test_a_broken_fixture_or_an_unexpected_error_is_a_failed_script(
+    session: DevSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _save(session, "github/tests/issues.test.json", "{not json")
+    assert _tested(result) == [("issues", "ok", "failed")]
+    assert result is not None and result.first_failure is not None
+    assert result.first_failure.code == "bad_fixture"
+
+    import cli.dev.checking as checking
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(checking, "check_one", explode)
+    failed = _save(session, SYNC, _read(session, SYNC) + "\n# boom\n")
+    assert failed is not None and failed.first_failure is not None
+    assert failed.first_failure.message == "RuntimeError: boom"
+
+    import cli.dev.session as module
+
+    monkeypatch.setattr(module, "load_config", explode)
+    config = _save(session, "nango.yaml", _read(session, "nango.yaml") + "\n# x\n")
+    assert config is not None and config.config_errors[0].code == "internal_error"
+
+
+def test_an_unreadable_env_file_sets_nothing(session: DevSession) -> None:
+    result = _save(session, ".env", "")
+    (session.project.root / ".env").write_bytes(b"NANGO_X=\xff\xfe\n")
+    result = session.cycle(session.changes([session.project.root / ".env"]))
+    assert result.env_reloaded and "NANGO_X" not in os.environ

@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import update
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
+from runtime.store.records.bodies import Bodies, Stamps, pruned_start
+from runtime.store.records.format import RecordIds
 from runtime.store.records.pages import encode_cursor
 from runtime.store.schema import records
+from runtime.store.timestamps import to_us
 from tests.runtime.store.conftest import World
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -20,6 +23,10 @@ T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def at_us(seconds: float) -> int:
+    return to_us(at(seconds))
 
 
 def all_pages(world: World, model: str = "Issue", **options: Any) -> list[list[dict[str, Any]]]:
@@ -274,7 +281,11 @@ def test_a_pruned_record_reads_as_its_id_and_a_save_restores_it(world: World) ->
     store.records.save(conn, "Issue", [{"id": 'p"x', "v": 1}], now=at(0))
     pruned_at = 1_714_564_805_000_000  # 2024-05-01T12:00:05Z
     with store.database.write() as connection:
-        connection.execute(update(records).values(payload=None, pruned_at=pruned_at))
+        # What pruning writes: the body holds the id alone, its metadata shows `pruned_at`.
+        stamps = Stamps(at_us(0), at_us(0), None, pruned_at)
+        record_id = RecordIds(conn, "Issue").of('p"x')
+        body = Bodies().build(record_id, pruned_start('p"x'), stamps)
+        connection.execute(update(records).values(body=body, pruned_at=pruned_at))
     (record,) = store.records.list_page(conn, "Issue").records
     meta = record.pop("_nango_metadata")
     assert record == {"id": 'p"x'}

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from runtime.store.errors import InvalidRecordError, NotFoundError
+from runtime.store.records.bodies import payload_in
 from runtime.store.schema import records
 from tests.runtime.store.conftest import World
 
@@ -24,7 +25,7 @@ def at(seconds: float) -> datetime:
 def rows(world: World) -> list[Any]:
     """Every stored row of the world's connection, with PostgreSQL's row version when there."""
     store = world.store
-    columns = [records.c.external_id, records.c.data_hash, records.c.payload, records.c.created_at]
+    columns = [records.c.external_id, records.c.data_hash, records.c.body, records.c.created_at]
     columns += [records.c.updated_at, records.c.deleted_at]
     query = select(*columns).order_by(records.c.model, records.c.external_id)
     with store.database.read() as connection:
@@ -107,7 +108,8 @@ def test_a_deleted_record_saved_again_reads_as_added(world: World, make_records)
 def test_payload_is_stored_as_given_and_hashed_with_md5(world: World) -> None:
     record = {"name": "Zoë ✓", "id": 18, "nested": {"b": [1, 2.5, None], "a": True}, "n": 1e21}
     world.store.records.save(world.connection_id, "Issue", [record])
-    ((external_id, data_hash, payload, *_rest),) = rows(world)
+    ((external_id, data_hash, body, *_rest),) = rows(world)
+    payload = payload_in(body)  # the body is the payload, `_nango_metadata` appended
     assert external_id == "18"
     # as given, but for `id`: the external id string, in its place (as Nango reads it back)
     assert payload == '{"name":"Zoë ✓","id":"18","nested":{"b":[1,2.5,null],"a":true},"n":1e+21}'
