@@ -21,6 +21,7 @@ from cli.commands.runs import runs as runs_command
 from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
+from cli.commands.webhooks import webhooks_app
 
 app = typer.Typer(
     name="nango",
@@ -51,6 +52,7 @@ app.add_typer(runtime_app, name="runtime")
 app.add_typer(connection_app)
 app.add_typer(integration_app)
 app.add_typer(fixtures_app)
+app.add_typer(webhooks_app)
 
 
 def _print_version(value: bool) -> None:

@@ -72,7 +72,7 @@ def start_detached(
     what: str,
     timeout: float = 60.0,
 ) -> Detached:
-    """Start `python -m cli <argv>` in a session of its own; read its stdout until
+    """Start `python -P -m cli <argv>` in a session of its own; read its stdout until
     `is_last_line`; wait until `health_url(printed)` answers (None: no check); write the pid
     file. A child that ends first is a `UserError` quoting the end of its log."""
     _refuse_running(pid_file, what)
@@ -100,7 +100,8 @@ def _spawn(argv: list[str], log: Path) -> subprocess.Popen[str]:
         ) from exc
     with sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "cli", *argv],
+            # -P: the working directory (a project, which may hold any folder) is not importable
+            [sys.executable, "-P", "-m", "cli", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=sink,
@@ -150,18 +151,24 @@ def _tail(log: Path) -> str:
 
 
 def _pid_of(pid_file: Path) -> int | None:
-    """The pid in the file, when that process is alive."""
+    """The pid in the file, when that process is alive and is a `nango` (a pid file left by a
+    crash or a reboot may name an unrelated process since)."""
     try:
         pid = int(pid_file.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _alive(pid):
         return None
-    except PermissionError:
-        return pid  # alive, someone else's
-    return pid
+    return pid if _is_nango(pid) else None
+
+
+def _is_nango(pid: int) -> bool:
+    """Whether the process runs `python -P -m cli` (unknowable without /proc: assumed)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return not Path("/proc/self").exists()
+    return b"cli" in command and b"-m" in command
 
 
 def _refuse_running(pid_file: Path, what: str) -> None:

@@ -104,6 +104,9 @@ class RuntimeClient:
     def patch(self, path: str, **options: Any) -> Any:
         return self.request("PATCH", path, **options)
 
+    def put(self, path: str, **options: Any) -> Any:
+        return self.request("PUT", path, **options)
+
     def delete(self, path: str, **options: Any) -> Any:
         return self.request("DELETE", path, **options)
 

@@ -60,19 +60,21 @@ def default_data_dir() -> Path:
 
 class EnvironmentSettings(BaseModel):
     """An environment's outgoing webhooks: where to (Nango's primary and secondary URLs: any
-    number here), and which ones (Nango's environment toggles)."""
+    number here), and which ones (Nango's environment toggles). None: not set here (what
+    `PUT /webhooks/settings` stored applies, else the default); unset values stay None through
+    a dump, so the run processes (given the settings as JSON) read the same settings."""
 
     model_config = ConfigDict(extra="forbid")
 
-    webhook_urls: list[str] = Field(default_factory=list)
-    # Nango's `on_sync_completion_always`: a sync webhook even when nothing changed.
-    always_send_webhook: bool = False
-    send_failure_webhook: bool = True
-    # Connection created, overridden, deleted, or its refresh failed (Nango's `auth` webhooks).
-    send_connection_webhooks: bool = True
-    send_async_action_webhook: bool = True
-    # Provider webhooks received on POST /webhook/... are passed on (`forward_webhooks`).
-    forward_provider_webhooks: bool = True
+    webhook_urls: list[str] | None = None
+    # Nango's `on_sync_completion_always`: a sync webhook even when nothing changed (False).
+    always_send_webhook: bool | None = None
+    send_failure_webhook: bool | None = None  # (True)
+    # Connection created, overridden, deleted, or its refresh failed (`auth` webhooks) (True).
+    send_connection_webhooks: bool | None = None
+    send_async_action_webhook: bool | None = None  # (True)
+    # Provider webhooks received on POST /webhook/... passed on (`forward_webhooks`) (True).
+    forward_provider_webhooks: bool | None = None
 
 
 class RuntimeSettings(BaseModel):

@@ -8,6 +8,8 @@ removed from nango.yaml: refused without `--allow-destructive`, applied with it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import FakeApi, ok
+from tests.runtime.server.test_node_client import node_client
 from tests.runtime_harness import wait_until
 from tests.user_story import Terminal, nango, records, runtime_terminal
 
@@ -146,3 +149,44 @@ def _remove_the_sync(project: Path, terminal: Terminal) -> None:
             headers={"Connection-Id": "acme", "Provider-Config-Key": "github"},
         )
         assert gone.status_code != 200 or gone.json()["records"] == [], gone.text
+
+
+def test_nangos_node_client_drives_deployed_scripts(
+    project: Path, terminal: Terminal, fake_github: FakeApi
+) -> None:
+    """`@nangohq/node` 0.71.10: connections, an action's output and its ActionError, a sync
+    triggered and its status, pause and start, records filtered, a connection deleted."""
+    package = node_client()
+    runs(project, "--wait", "120")  # the auto-started first run
+    fake_github.route(ISSUES, ok([issue(1), issue(2, "Changed"), issue(3)]))
+    fake_github.route("/repos/acme/app/issues", ok({"id": 77, "number": 7, "html_url": "u/7"}))
+    script = Path(__file__).parent / "runtime" / "server" / "node_runs.js"
+    done = subprocess.run(
+        ["node", str(script), str(package)],
+        env={**os.environ, "RUNTIME_URL": terminal.url, "RUNTIME_KEY": terminal.key},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr + terminal.output()
+    seen = json.loads(done.stdout)
+    assert seen["connections"] == [["acme", "github"]]
+    assert seen["connection"] == {"id": "acme", "metadata": METADATA, "token": TOKEN}
+    assert seen["token"] == TOKEN
+    assert seen["action"] == {"id": "77", "number": 7, "url": "u/7"}
+    assert seen["actionError"]["status"] == 500
+    assert seen["actionError"]["data"]["error"]["code"] == "action_script_failure"
+    assert seen["actionError"]["data"]["error"]["payload"] == {"message": "title must not be empty"}
+    assert seen["unknownAction"]["status"] == 404
+    assert seen["status"] == {
+        "type": "INCREMENTAL",
+        "recordCount": {"GithubIssue": 3},
+        "latestResult": {"GithubIssue": {"added": 0, "updated": 1, "deleted": 0}},
+        "frequency": "every hour",
+    }
+    assert seen["updated"] == ["1002"] and seen["added"] == ["1001", "1003"]
+    assert seen["paused"] == "PAUSED"
+    assert seen["started"] in ("SUCCESS", "RUNNING")  # Nango's: the last run's, once started
+    assert seen["badSync"]["status"] in (400, 404)
+    assert seen["afterDelete"] == 0

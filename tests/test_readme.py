@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,7 +38,7 @@ def _ids(blocks: list[tuple[str, int]]) -> list[str]:
 
 def test_every_block_has_a_known_language() -> None:
     languages = {lang for lang, _, _ in BLOCKS}
-    assert languages <= {"", "bash", "yaml", "python", "json", "text"}
+    assert languages <= {"", "bash", "yaml", "python", "json", "text", "javascript"}
 
 
 @pytest.mark.parametrize(("text", "line"), _blocks("yaml"), ids=_ids(_blocks("yaml")))
@@ -46,15 +47,34 @@ def test_yaml_blocks_are_valid_configs(text: str, line: int) -> None:
     assert loaded.warnings == [], [w.message for w in loaded.warnings]
 
 
+BACKEND = "# your backend"
+
+
 @pytest.mark.parametrize(("text", "line"), _blocks("python"), ids=_ids(_blocks("python")))
 def test_python_blocks_are_the_example_projects_files(text: str, line: int) -> None:
     first, _, code = text.partition("\n")
+    if first.startswith(BACKEND):  # code of the reader's own backend: it must compile
+        compile(text, f"README.md:{line}", "exec")
+        return
     assert first.startswith("# "), "a Python block starts with `# <path in the example project>`"
     relative = first[2:].strip()
     candidates = [EXAMPLE / f"{relative}.tmpl", EXAMPLE / relative]
     found = next((p for p in candidates if p.is_file()), None)
     assert found is not None, f"{relative} is not a file of the example project"
     assert code == found.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("text", "line"), _blocks("javascript"), ids=_ids(_blocks("javascript")))
+def test_javascript_blocks_parse(text: str, line: int, tmp_path: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    assert text.startswith("// your backend")
+    script = tmp_path / "block.js"
+    script.write_text(text, encoding="utf-8")
+    checked = subprocess.run(
+        ["node", "--check", str(script)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.parametrize(("text", "line"), _blocks("json"), ids=_ids(_blocks("json")))

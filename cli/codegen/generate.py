@@ -13,6 +13,7 @@ from cli.codegen.stubs import render_action_stub, render_on_event_stub, render_s
 from cli.config.issues import ConfigIssue
 from cli.config.loader import LoadedConfig, load_config
 from cli.config.model import ParsedConfig
+from cli.progress import NO_PROGRESS, ProgressReporter
 from cli.project import Project, ScriptRef, declared_scripts, find_project
 from runtime import __version__
 from runtime.errors import UserError
@@ -38,19 +39,28 @@ class GenerateResult:
         return self.config.warnings
 
 
-def generate(*, project_root: Path | None = None, create_stubs: bool = True) -> GenerateResult:
+def generate(
+    *,
+    project_root: Path | None = None,
+    create_stubs: bool = True,
+    progress: ProgressReporter = NO_PROGRESS,
+) -> GenerateResult:
     """Validate the project's nango.yaml and (re)write the generated files.
 
     Raises `ConfigError` (every error, with line and column) when nango.yaml is invalid. Files
     whose content would not change are not rewritten; existing scripts are never touched.
     """
     project = find_project(project_root or Path.cwd())
+    progress.step("validating nango.yaml")
     loaded = load_config(project.config_file)
     result = GenerateResult(project, loaded)
+    progress.step("writing models.py and .nango/")
     for path, text in render_generated_files(project, loaded.parsed).items():
         (result.written if write_if_changed(path, text) else result.unchanged).append(path)
     stubs = StubRenderer(loaded.parsed)
-    for script in declared_scripts(project, loaded.parsed):
+    scripts = declared_scripts(project, loaded.parsed)
+    for done, script in enumerate(scripts):
+        progress.step("checking the scripts' files", done=done, total=len(scripts))
         if script.path.exists():
             continue
         if create_stubs:

@@ -55,6 +55,8 @@ def deploy(
     from cli.deploy import deploy as run_deploy
     from cli.deploy.pack import PackOptions
     from cli.terminal import deploy_report as report
+    from cli.terminal.progress import progress_shown, stop_progress
+    from runtime.deploy.wire import ScriptDifferences
     from runtime.errors import CompileError
 
     auto_confirm = os.environ.get("NANGO_DEPLOY_AUTO_CONFIRM", "") == "true"
@@ -67,9 +69,13 @@ def deploy(
     )
     plans: list[object] = []
     try:
-        result = run_deploy(
-            options, on_plan=plans.append if json_output else report.render_plan, confirm=report.ask
-        )
+        with progress_shown(enabled=not json_output) as progress:
+
+            def on_plan(plan: ScriptDifferences) -> None:
+                stop_progress(progress)  # the plan and a prompt replace the progress line
+                (plans.append if json_output else report.render_plan)(plan)
+
+            result = run_deploy(options, on_plan=on_plan, confirm=report.ask, progress=progress)
     except (ConfigError, CompileError) as exc:
         render_user_error(exc)
         raise typer.Exit(ExitCode.COMPILE_ERROR) from None

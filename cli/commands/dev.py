@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +49,7 @@ def dev(
     from cli.terminal.dev_view import dev_reporter
 
     root = find_project(Path.cwd()).root
-    interactive = settings.current.interactive and not json_output
+    interactive = settings.current.interactive and not json_output and sys.stdin.isatty()
     options = DevOptions(
         run_tests=not no_tests, deploy=deploy, environment=environment, interactive=interactive
     )

@@ -42,7 +42,11 @@ def serve(
 
       nango fixtures serve --port 3004
 
-      nango integration create github --provider github --base-url http://127.0.0.1:3004
+      nango fixtures serve --background --port 0
+
+    then point an integration at it, e.g.
+    `nango integration create github --provider github --client-id demo
+    --client-secret demo --base-url http://127.0.0.1:3004`.
     """
     from cli.fixtures_server import FixtureServer, load_project_fixtures
     from cli.project import find_project

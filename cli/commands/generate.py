@@ -17,8 +17,10 @@ def generate() -> None:
     """
     from cli.codegen.generate import generate as run_generate
     from cli.terminal import console as output
+    from cli.terminal.progress import progress_shown
 
-    result = run_generate()
+    with progress_shown() as progress:
+        result = run_generate(progress=progress)
     root = result.project.root
     for issue in result.warnings:
         output.config_issues([issue])

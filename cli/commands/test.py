@@ -32,9 +32,13 @@ def test(
       nango test issues create-issue
     """
     from cli.dryrun.options import parse_timeout
+    from cli.terminal.progress import progress_shown
     from cli.terminal.test_report import render_test_results
     from cli.test.runner import run_fixture_tests
 
-    results = run_fixture_tests(scripts=scripts or None, timeout_s=parse_timeout(timeout))
+    with progress_shown() as progress:
+        results = run_fixture_tests(
+            scripts=scripts or None, timeout_s=parse_timeout(timeout), progress=progress
+        )
     if render_test_results(results):
         raise typer.Exit(ExitCode.FAILURE)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.deploy.pack import PackOptions, pack_project
+from cli.progress import NO_PROGRESS, ProgressReporter
 from runtime.deploy.wire import ScriptDifferences, SyncDeploymentResult
 from runtime.errors import RuntimeAPIError, UserError
 
@@ -67,12 +68,15 @@ def deploy(
     confirm: Callable[[ScriptDifferences], bool] = lambda _plan: False,
     client: RuntimeClient | None = None,
     project_root: Path | None = None,
+    progress: ProgressReporter = NO_PROGRESS,
 ) -> DeployResult:
     """Deploy the project to the runtime (see the module docstring). Raises `ConfigError` /
     `CompileError` when the project does not compile, `DeployFailedError` otherwise."""
     from cli.compile.compiler import compile_project
 
+    progress.step("compiling", done=0, total=4)
     compiled = compile_project(project_root=project_root)
+    progress.step("packing the scripts", done=1, total=4)
     request = pack_project(
         compiled.generated.project, compiled.generated.config.parsed, options.pack
     )
@@ -83,11 +87,14 @@ def deploy(
         client = RuntimeClient(environment=options.environment)
     try:
         body = request.model_dump(mode="json", exclude_none=True)
+        progress.step("asking the runtime for a plan", done=2, total=4)
         plan = ScriptDifferences.model_validate(_call(client, "/sync/deploy/confirmation", body))
         on_plan(plan)
         asked = _decide(plan, options, confirm)
         body.update(reconcile=True, allowDestructive=plan.isDestructive, nangoYamlBody="")
+        progress.step("deploying", done=3, total=4)
         answer = _call(client, "/sync/deploy", body)
+        progress.step("deployed", done=4, total=4)
         results = [SyncDeploymentResult.model_validate(item) for item in answer or []]
     finally:
         if owned:

@@ -62,8 +62,9 @@ class AutoDeployer:
         self._is_pending = False
 
     def cycle_finished(self, result: CycleResult, now: float) -> None:
-        """Schedule a deploy after a green cycle that changed something; hold it after a red one."""
-        if not result.ok:
+        """Schedule a deploy once the whole project is green after a cycle that changed something;
+        hold it while anything fails."""
+        if not result.is_all_green:
             self._due = None
             self._is_pending = self._is_pending or bool(result.scripts or result.generated)
             return
@@ -100,6 +101,10 @@ class AutoDeployer:
                 options, on_plan=on_plan, confirm=confirm, project_root=self.root
             )
         except UserError as exc:
-            return DeployOutcome(False, plan=plans[0] if plans else "", error=exc.message)
+            error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            return DeployOutcome(False, plan=plans[0] if plans else "", error=error)
+        except Exception as exc:  # the watch goes on whatever a deploy runs into
+            error = f"unexpected error: {type(exc).__name__}: {exc}"
+            return DeployOutcome(False, plan=plans[0] if plans else "", error=error)
         deployed = [f"{r.providerConfigKey}/{r.name}" for r in result.results if not r.unchanged]
         return DeployOutcome(True, plan=plans[0] if plans else "", deployed=deployed)

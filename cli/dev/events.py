@@ -99,10 +99,22 @@ class CycleResult:
         return not self.config_errors and all(s.ok for s in self.scripts)
 
     @property
+    def is_all_green(self) -> bool:
+        """True when nango.yaml is valid and every script's latest status is green (`ok` only
+        speaks of the scripts of this cycle)."""
+        return not self.config_errors and all(s.ok for s in self.every_script)
+
+    @property
     def first_failure(self) -> Problem | None:
+        """The first failure of the project: nango.yaml's, else this cycle's, else an earlier
+        one that is not fixed yet."""
         if self.config_errors:
             return self.config_errors[0]
-        return next((s.error for s in self.scripts if not s.ok and s.error), None)
+        for statuses in (self.scripts, self.every_script):
+            found = next((s.error for s in statuses if not s.ok and s.error), None)
+            if found is not None:
+                return found
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +124,7 @@ class CycleResult:
             "duration_ms": round(self.duration_s * 1000, 1),
             "scripts": [s.to_json() for s in self.scripts],
             "errors": [p.to_json() for p in self.config_errors],
+            "warnings": [p.to_json() for p in self.warnings],
             "generated": self.generated,
             "created": self.created,
         }

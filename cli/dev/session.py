@@ -39,6 +39,7 @@ class DevSession:
         self.loader = loader_for(project.root)
         self.config: LoadedConfig | None = None
         self.config_errors: list[Problem] = []
+        self.config_warnings: list[Problem] = []
         self.scripts: list[ScriptRef] = []
         self.statuses: dict[str, ScriptStatus] = {}
         self.cycles = 0
@@ -98,6 +99,7 @@ class DevSession:
 
     def _finish(self, result: CycleResult, started: float) -> CycleResult:
         result.config_errors = list(self.config_errors)
+        result.warnings = list(self.config_warnings)
         result.every_script = self.current()
         result.duration_s = time.perf_counter() - started
         return result
@@ -121,8 +123,12 @@ class DevSession:
         except UserError as exc:
             self.config_errors = [Problem(exc.message, file="nango.yaml", code="config_error")]
             return set()
+        except Exception as exc:  # never let a half-written file stop the watch
+            message = f"nango.yaml could not be read: {type(exc).__name__}: {exc}"
+            self.config_errors = [Problem(message, file="nango.yaml", code="internal_error")]
+            return set()
         self.config_errors = []
-        result.warnings = [_config_problem(self.project, i) for i in loaded.warnings]
+        self.config_warnings = [_config_problem(self.project, i) for i in loaded.warnings]
         self.config, self.scripts = loaded, scripts
         old, self._signatures = (
             self._signatures,

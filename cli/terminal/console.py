@@ -33,7 +33,12 @@ def stderr() -> Console:
     return _console(stderr=True)
 
 
-def _console(*, stderr: bool) -> Console:
+def live_stdout() -> Console:
+    """stdout for a live view: its long lines wrap (a soft-wrapping console crops them there)."""
+    return _console(stderr=False, soft_wrap=False)
+
+
+def _console(*, stderr: bool, soft_wrap: bool = True) -> Console:
     from rich.console import Console
 
     class _Console(Console):
@@ -41,7 +46,7 @@ def _console(*, stderr: bool) -> Console:
             # Rich would exit 1; the CLI boundary turns this into a quiet exit 141.
             raise BrokenPipeError
 
-    return _Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, emoji=False)
 
 
 def _invisible() -> list[int]:

@@ -44,7 +44,8 @@ def _test_text(status: ScriptStatus) -> str:
 def _summary(result: CycleResult) -> str:
     changed = ", ".join(result.changed[:3]) + (" ..." if len(result.changed) > 3 else "")
     what = f"{len(result.changed)} changed ({changed})" if result.changed else "full cycle"
-    verdict = "[green]all green[/green]" if result.ok else "[red]failing[/red]"
+    failing = sum(not s.ok for s in result.every_script) + bool(result.config_errors)
+    verdict = "[green]all green[/green]" if not failing else f"[red]{failing} failing[/red]"
     return (
         f"cycle {result.cycle} · {output.esc_line(what)} · "
         f"{result.duration_s * 1000:.0f} ms · {verdict}"
@@ -174,6 +175,9 @@ def _script_lines(result: CycleResult) -> list[str]:
     for problem in result.config_errors:
         where = output.esc_line(problem.location)
         lines.append(f"  [red]✗[/red] {where} {output.esc(problem.message)}")
+    for problem in result.warnings:
+        where = output.esc_line(problem.location)
+        lines.append(f"  [yellow]warning[/yellow] {where} {output.esc(problem.message)}")
     return lines
 
 
@@ -190,7 +194,7 @@ def dev_reporter(*, json_output: bool, root: Path) -> Iterator[DevReporter]:
     if json_output:
         yield JsonReporter()
         return
-    console = output.stdout()
+    console = output.live_stdout()
     if not console.is_terminal:
         yield PlainReporter()
         return

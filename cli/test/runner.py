@@ -11,6 +11,7 @@ from cli.codegen.generate import generate
 from cli.dryrun.options import DryRunOptions
 from cli.dryrun.report import DryRunReport
 from cli.dryrun.run import PreparedScript, checked, run_prepared
+from cli.progress import NO_PROGRESS, ProgressReporter
 from cli.project import Project, ScriptRef, declared_scripts
 from cli.test.compare import compare_output, compare_records
 from runtime.errors import CompileError, SetupError
@@ -37,6 +38,7 @@ def run_fixture_tests(
     project_root: Path | None = None,
     scripts: list[str] | None = None,
     timeout_s: float | None = None,
+    progress: ProgressReporter = NO_PROGRESS,
 ) -> list[FixtureTestResult]:
     """One result per script that has fixtures (optionally only the named scripts). The project
     is generated once; each fixture runs with `timeout_s` (default a minute)."""
@@ -44,14 +46,18 @@ def run_fixture_tests(
     project = generated.project
     declared = declared_scripts(project, generated.config.parsed)
     _check_names(scripts, declared)
-    results: list[FixtureTestResult] = []
+    found: list[tuple[ScriptRef, FixtureSet]] = []
     for script in declared:
-        if scripts and script.name not in scripts:
+        if (scripts and script.name not in scripts) or script.kind == "on-event":
             continue
         fixtures = load_fixtures(project.root, script.integration, script.name)
-        if fixtures is None or script.kind == "on-event":
-            continue
+        if fixtures is not None:
+            found.append((script, fixtures))
+    results: list[FixtureTestResult] = []
+    for done, (script, fixtures) in enumerate(found):
+        progress.step(f"{script.integration}/{script.name}", done=done, total=len(found))
         results.append(_run_one(project, script, fixtures, timeout_s or DEFAULT_TIMEOUT_S))
+    progress.step("replayed", done=len(found), total=len(found))
     return results
 
 

@@ -31,6 +31,8 @@ __all__ = [
 
 USER_AGENT = f"nango-py/{__version__}"
 CONNECT_TIMEOUT_S = 15.0
+DEADLINE_FACTOR = 5
+"""A response must be whole within this many read timeouts (5 minutes at the default 60 s)."""
 AnyClient = httpx.Client | httpx.AsyncClient
 
 
@@ -74,11 +76,24 @@ async def send(
     client: AnyClient, request: httpx.Request, *, follow_redirects: bool | None = None
 ) -> httpx.Response:
     """Send a built request with either kind of client (a sync one runs in a worker thread).
-    `follow_redirects` None: the client's setting."""
+    `follow_redirects` None: the client's setting. An async client's whole response (headers
+    and body) must arrive within `DEADLINE_FACTOR` times its read timeout: a body that drips a
+    byte at a time never trips the read timeout, and would otherwise hold the run for hours."""
     follow = client.follow_redirects if follow_redirects is None else follow_redirects
     if isinstance(client, httpx.AsyncClient):
-        return await client.send(request, follow_redirects=follow)
+        deadline = _deadline_s(client)
+        try:
+            async with asyncio.timeout(deadline):
+                return await client.send(request, follow_redirects=follow)
+        except TimeoutError:
+            message = f"no complete response within {deadline:g} s"
+            raise httpx.ReadTimeout(message, request=request) from None
     return await asyncio.to_thread(lambda: client.send(request, follow_redirects=follow))
+
+
+def _deadline_s(client: httpx.AsyncClient) -> float | None:
+    read = client.timeout.read
+    return None if read is None else read * DEADLINE_FACTOR
 
 
 async def close(client: AnyClient) -> None:

@@ -47,9 +47,10 @@ class NotJSONError(ValueError):
     def __init__(self, path: str, value: object) -> None:
         kind = type(value).__name__
         where = f"{path}: " if path else ""
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
         super().__init__(
-            f"{where}a {kind} is not JSON (use strings, numbers, booleans, null, lists, dicts "
-            "or dates)"
+            f"{where}{article} {kind} is not JSON (use strings, numbers, booleans, null, lists, "
+            "dicts or dates)"
         )
         self.path = path
         self.kind = kind

@@ -72,6 +72,15 @@ unique key):
                   create_due_sync_tasks(timeouts)       the due pass
                   list_runs(env, connection_id=, name=, kinds=, limit=)
     logs          append(task, [(level, message)]) list(task, after=, limit=)
+    webhooks      enqueue(env, kind, urls, body, task_id=, waiting=)   the outbox of
+                                                        outgoing webhooks
+                  claim(limit=, lease_seconds=)         PENDING (or SENDING past its lease)
+                                                        -> SENDING
+                  record_attempt(id, status=, error=, retry_at=)   DELIVERED / PENDING / FAILED
+                  waiting_on_ended_tasks() release(ids)  async action completions
+                  get(id) list_recent(env, states=, kinds=) for_task(task)
+    integration_secrets  set(integration, secret) get(integration)   encrypted
+    retries       requeue_failed(backoff_s=) will_retry(task)   async actions' X-Max-Retries
     (the store)   transaction()                         operations that commit together
                   fenced(task_id, token)                a transaction that first checks the
                                                         run's lease (`LeaseLostError`)

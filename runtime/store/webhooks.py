@@ -165,19 +165,22 @@ class WebhookDeliveries(Part):
             connection.execute(statement)
 
     def waiting_on_ended_tasks(self, *, limit: int = 100) -> list[tuple[Delivery, str]]:
-        """WAITING deliveries whose task has ended, with the task's state."""
+        """WAITING deliveries whose task has ended, with the task's state (`DELETED` when the
+        task is gone, with its connection)."""
         query = (
             select(webhook_deliveries, tasks.c.state.label("task_state"))
-            .join(tasks, tasks.c.id == _c.task_id)
+            .outerjoin(tasks, tasks.c.id == _c.task_id)
             .where(
                 _c.state == "WAITING",
-                tasks.c.state.in_(("SUCCEEDED", "FAILED", "EXPIRED", "CANCELLED")),
+                tasks.c.state.in_(("SUCCEEDED", "FAILED", "EXPIRED", "CANCELLED"))
+                | tasks.c.id.is_(None),
             )
             .order_by(_c.id)
             .limit(limit)
         )
         with self._db.read() as connection:
-            return [(_delivery(row), str(row.task_state)) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
+        return [(_delivery(row), str(row.task_state or "DELETED")) for row in rows]
 
     def release(self, delivery_ids: Sequence[int], *, now: int | None = None) -> int:
         """WAITING -> PENDING, due now."""

@@ -24,14 +24,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from runtime import jsjson
-from runtime.settings import EnvironmentSettings, RuntimeSettings
+from runtime.settings import RuntimeSettings
 from runtime.store import Connection, Store
 from runtime.store.tasks import Task
 from runtime.store.timestamps import now_us
 
 __all__ = [
     "Targets",
+    "WebhookSettings",
     "async_status_url",
     "js_iso",
     "queue_async_completion",
@@ -45,13 +48,24 @@ __all__ = [
 ]
 
 
+class WebhookSettings(BaseModel):
+    """An environment's webhook settings in effect (see `EnvironmentSettings`)."""
+
+    webhook_urls: list[str] = Field(default_factory=list)
+    always_send_webhook: bool = False
+    send_failure_webhook: bool = True
+    send_connection_webhooks: bool = True
+    send_async_action_webhook: bool = True
+    forward_provider_webhooks: bool = True
+
+
 @dataclass(frozen=True)
 class Targets:
     """An environment's webhook settings in effect."""
 
     environment_id: int
     environment_name: str
-    config: EnvironmentSettings
+    config: WebhookSettings
 
     @property
     def urls(self) -> list[str]:
@@ -65,11 +79,10 @@ def targets(store: Store, settings: RuntimeSettings, environment_id: int) -> Tar
     if environment is None:
         return None
     stored = {**environment.webhook_settings, "webhook_urls": environment.webhook_urls}
-    configured = settings.environment(environment.name)
-    explicit = configured.model_dump(include=configured.model_fields_set)
-    known = EnvironmentSettings.model_fields
-    merged = {k: v for k, v in {**stored, **explicit}.items() if k in known}
-    return Targets(environment.id, environment.name, EnvironmentSettings.model_validate(merged))
+    configured = settings.environment(environment.name).model_dump(exclude_none=True)
+    known = WebhookSettings.model_fields
+    merged = {k: v for k, v in {**stored, **configured}.items() if k in known}
+    return Targets(environment.id, environment.name, WebhookSettings.model_validate(merged))
 
 
 def js_iso(value: int | datetime) -> str:

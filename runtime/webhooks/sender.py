@@ -9,7 +9,7 @@ Each round (every `poll_s`):
   the environment's secret key.
 
 An attempt succeeds on a 2xx answer. A network error, a timeout, a 5xx, 408 or 429 is retried
-after `webhook_delivery_backoff_s` doubled at each attempt (with jitter), up to
+after `webhook_delivery_backoff_s` doubled at each attempt (at most an hour, with jitter), up to
 `webhook_delivery_attempts` in all; any other answer (3xx, 4xx) fails the delivery at once,
 as Nango does. Every attempt's status and error are kept: the delivery log
 (`GET /webhooks/deliveries`, `nango webhooks`).
@@ -38,6 +38,7 @@ __all__ = ["Attempt", "DeliverySender", "attempt_delivery", "should_retry"]
 log = logging.getLogger("nango.runtime.webhooks")
 
 LEASE_MARGIN_S = 30.0
+MAX_BACKOFF_S = 3600.0
 RETRIED_STATUSES = frozenset({408, 429})
 
 
@@ -159,7 +160,7 @@ class DeliverySender:
         made = delivery.attempts + 1
         if not should_retry(outcome) or made >= self.settings.webhook_delivery_attempts:
             return None
-        delay = self.settings.webhook_delivery_backoff_s * 2 ** (made - 1)
+        delay = min(MAX_BACKOFF_S, self.settings.webhook_delivery_backoff_s * 2 ** (made - 1))
         delay *= random.uniform(0.8, 1.2)  # several senders never retry in lockstep
         return now_us() + int(delay * 1_000_000)
 

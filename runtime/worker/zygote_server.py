@@ -84,13 +84,25 @@ class _Lines:
         return lines[0]
 
 
+def _preload() -> None:
+    """What every run needs, loaded once here rather than in each child."""
+    import contextlib
+
+    import runtime.credentials.refresh  # imported by a run's first request
+    import runtime.worker.execute  # noqa: F401
+    from runtime.http.providers import get_provider
+
+    with contextlib.suppress(Exception):  # the bundled provider catalog, parsed once
+        get_provider("github")
+
+
 def main() -> int:
     """The server: read the parent pid, pre-load, answer ready, then fork per request."""
     from runtime.worker.runner import die_with_parent
 
     requests = _Lines(0)
     die_with_parent(int(json.loads(requests.first())["parent_pid"]))
-    import runtime.worker.execute  # noqa: F401  (what every run needs, loaded once)
+    _preload()
 
     read_end, wakeup = os.pipe()
     os.set_blocking(wakeup, False)

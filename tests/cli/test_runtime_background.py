@@ -91,6 +91,12 @@ def test_stop_when_nothing_runs_and_a_stale_pid_file(tmp_path: Path) -> None:
     stale = nango("runtime", "stop", "--data-dir", str(data), cwd=tmp_path)
     assert stale.returncode == 1 and "not running" in stale.stderr
     assert not (data / "runtime.pid").exists()
+    with subprocess.Popen(["sleep", "60"]) as stranger:  # the pid now names another program
+        (data / "runtime.pid").write_text(f"{stranger.pid}\n", encoding="ascii")
+        spared = nango("runtime", "stop", "--data-dir", str(data), cwd=tmp_path)
+        assert spared.returncode == 1 and "not running" in spared.stderr
+        assert stranger.poll() is None
+        stranger.kill()
 
 
 @pytest.mark.slow

@@ -25,11 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from runtime.server.auth import CurrentEnvironment, CurrentSettings, CurrentStore, store_of
 from runtime.server.errors import ApiError
 from runtime.server.wire import ERROR_RESPONSES
-from runtime.settings import EnvironmentSettings
 from runtime.store import Integration, Store
 from runtime.store.webhooks import Delivery
 from runtime.webhooks.incoming import route_webhook
-from runtime.webhooks.outgoing import targets
+from runtime.webhooks.outgoing import WebhookSettings, targets
 from runtime.webhooks.signing import verify_provider_signature
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
@@ -187,7 +186,7 @@ def list_deliveries(
 @router.get("/webhooks/settings")
 def get_webhook_settings(
     environment: CurrentEnvironment, store: CurrentStore, settings: CurrentSettings
-) -> EnvironmentSettings:
+) -> WebhookSettings:
     """The settings in effect: the runtime's settings (`[environments.<name>]`,
     `NANGO_WEBHOOK_URLS_<ENV>`) over the stored ones."""
     found = targets(store, settings, environment.id)
@@ -201,7 +200,7 @@ def put_webhook_settings(
     environment: CurrentEnvironment,
     store: CurrentStore,
     settings: CurrentSettings,
-) -> EnvironmentSettings:
+) -> WebhookSettings:
     """Store the environment's webhook URLs and toggles (those the runtime's settings set
     explicitly still win); answers the settings in effect."""
     current = store.environments.get_by_id(environment.id)

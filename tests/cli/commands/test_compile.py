@@ -126,3 +126,27 @@ def test_compile_sees_changes_between_runs(cli: Cli, make_project: Project) -> N
         SYNC.replace("async def fetch_data", "async def other")
     )
     cli("compile", cwd=root, expect=10)
+
+
+def test_a_script_that_is_not_utf8_is_a_positioned_error(cli: Cli, make_project: Project) -> None:
+    root = make_project(files())
+    (root / "github/syncs/issues.py").write_bytes(SYNC.encode() + b'NAME = "caf\xe9"\n')
+    result = cli("compile", cwd=root, expect=10)
+    line = SYNC.count("\n") + 1
+    assert f"github/syncs/issues.py:{line}:" in result.stderr
+    assert "can't decode byte 0xe9" in result.stderr
+    assert "unexpected error" not in result.output
+
+
+def test_a_script_path_that_is_a_folder_is_unreadable_not_unexpected(
+    cli: Cli, make_project: Project
+) -> None:
+    tree = files()
+    del tree["github/actions/create-issue.py"]
+    root = make_project(tree)
+    (root / "github/actions/create-issue.py").mkdir(parents=True)
+    result = cli("compile", cwd=root, expect=10)
+    assert "github/actions/create-issue.py" in result.stderr
+    assert "unexpected error" not in result.output
+    dryrun = cli("dryrun", "create-issue", "c1", cwd=root, expect=12)
+    assert "unexpected error" not in dryrun.output

@@ -44,7 +44,8 @@ def _status(ok: bool) -> ScriptStatus:
 
 
 def _cycle(ok: bool) -> CycleResult:
-    return CycleResult(1, ["github/syncs/issues.py"], scripts=[_status(ok)])
+    status = _status(ok)
+    return CycleResult(1, ["github/syncs/issues.py"], scripts=[status], every_script=[status])
 
 
 DESTRUCTIVE = ScriptDifferences(
@@ -122,3 +123,12 @@ def test_the_plan_fits_on_one_line() -> None:
     )
     assert plan_line(plan) == "+1 ~0 -0 (new: gh/create; models removed: Old)"
     assert plan_line(ScriptDifferences()) == "+0 ~0 -0 (nothing changes)"
+
+
+def test_a_deploy_without_a_key_says_what_to_set(tmp_path: Path) -> None:
+    from cli.init.scaffold import init_project
+
+    root = init_project(path=tmp_path / "demo").root
+    outcome = AutoDeployer(root, Recorder()).deploy_now()
+    assert not outcome.ok and outcome.error is not None
+    assert "NANGO_SECRET_KEY_DEV is not set" in outcome.error and ".env" in outcome.error

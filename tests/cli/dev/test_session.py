@@ -122,3 +122,36 @@ def test_a_deleted_script_fails_to_compile_and_a_stub_is_not_recreated_by_a_save
     result = session.cycle(session.changes([path]))
     assert _tested(result) == [("create-issue", "failed", "skipped")]
     assert result.first_failure is not None and result.first_failure.code == "missing_script"
+
+
+def test_a_failure_stays_shown_until_fixed(session: DevSession) -> None:
+    action = _read(session, ACTION)
+    broken = _save(session, ACTION, action + "\ndef oops(:\n")
+    assert broken is not None and not broken.ok
+    other = _save(session, SYNC, _read(session, SYNC) + "\n# unrelated\n")
+    assert other is not None and other.ok and not other.is_all_green
+    assert other.first_failure is not None and other.first_failure.file == ACTION
+    fixed = _save(session, ACTION, action)
+    assert fixed is not None and fixed.is_all_green and fixed.first_failure is None
+
+
+def test_config_warnings_are_kept_until_the_config_changes(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    warned = _save(session, "nango.yaml", config.replace("output: IssueOutput", "output: Nope"))
+    assert warned is not None and warned.ok and warned.warnings
+    assert warned.warnings[0].file == "nango.yaml" and warned.warnings[0].line
+    later = _save(session, SYNC, _read(session, SYNC) + "\n# later\n")
+    assert later is not None and later.warnings == warned.warnings
+    cleared = _save(session, "nango.yaml", config)
+    assert cleared is not None and cleared.warnings == []
+
+
+def test_a_half_written_config_never_stops_the_session(session: DevSession) -> None:
+    config = _read(session, "nango.yaml")
+    for end in range(0, len(config), 23):
+        result = _save(session, "nango.yaml", config[:end])
+        assert result is not None
+        if not result.ok:
+            assert all(p.file == "nango.yaml" for p in result.config_errors)
+    restored = _save(session, "nango.yaml", config)
+    assert restored is not None and restored.is_all_green

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from runtime.http.client import build_client
 from runtime.http.providers import Provider, get_provider
 from runtime.http.proxy import Attempt, ProxyCall, ProxyEngine
 from runtime.sdk.nango import Connection, ProxyResponse
+from runtime.sdk.types import NetworkError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -629,3 +632,55 @@ def test_secret_values_the_catalog_fills_in_are_reported_as_secrets() -> None:
     send(ProxyCall(endpoint="/me"), prov=prov, conn=conn, on_secret=secrets.append)
     assert "k-123" in secrets and "pw-456" in secrets
     assert "f1" not in secrets
+
+
+# --- a body that never ends ----------------------------------------------------------------------
+
+
+class DrippingServer:
+    """A real server on 127.0.0.1 whose answer announces 10,000 bytes and sends one every 50 ms:
+    no single read ever waits long, so only a deadline on the whole response stops it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n")
+            while not self.stopped.wait(0.05):
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+def test_a_response_dripping_forever_fails_at_its_deadline_instead_of_hanging() -> None:
+    server = DrippingServer()
+
+    async def run() -> BaseException:
+        async with build_client(timeout=0.4) as client:  # a deadline of 5 x 0.4 s in all
+            engine = ProxyEngine(
+                client=client,
+                provider=provider(base_url=server.url),
+                connection=connection(),
+            )
+            with pytest.raises(NetworkError) as caught:
+                await asyncio.wait_for(engine.send(ProxyCall(endpoint="/drip", retries=0)), 60)
+            return caught.value
+
+    try:
+        error = asyncio.run(run())
+    finally:
+        server.close()
+    assert "no complete response within 2 s" in str(error)

@@ -66,6 +66,10 @@ async function main() {
     out.proxyError = await failure(nango.get({ endpoint: '/missing', providerConfigKey: 'github', connectionId: 'acme' }));
     out.proxyDenied = await failure(nango.get({ endpoint: '/x', baseUrlOverride: 'http://localhost:1', providerConfigKey: 'github', connectionId: 'acme' }));
     out.badKey = await failure(new Nango({ host: process.env.RUNTIME_URL, secretKey: '00000000-0000-4000-8000-000000000000' }).listIntegrations());
+
+    // Async actions: queued (no worker here), so the result is not there yet.
+    out.asyncAction = await nango.triggerActionAsync('github', 'acme', 'create-issue', { title: 'later' });
+    out.asyncPending = await failure(nango.getAsyncActionResult(out.asyncAction));
 }
 
 main().then(

@@ -1,5 +1,8 @@
 """Nango's own Node client (npm `@nangohq/node` 0.71.10) against the runtime, over real HTTP:
 records paging and filters, integrations, environment variables, metadata, the proxy, errors.
+Connections, actions (with an ActionError) and syncs (trigger, status, pause, start) need
+deployed scripts and a worker: `tests/test_deploy_and_run.py` drives those through the same
+client (`node_runs.js`) against a whole runtime process.
 
 The client is installed once into `.cache/node-client-0.71.10/` (not tracked). Without node
 and npm, or without the npm registry, the test is skipped with a message (node missing fails
@@ -124,6 +127,7 @@ def test_nangos_node_client_drives_the_runtime(
     fake_api.route("/repos/acme/issues", Reply(201, {"number": 7}, {"X-Request-Id": "abc"}))
     fake_api.route("/user", Reply(200, {"login": "acme"}))
     fake_api.route("/missing", Reply(404, {"message": "Not Found"}))
+    deploy_action(world, "create-issue")
 
     seen = run_node(package, served)
 
@@ -164,3 +168,23 @@ def test_nangos_node_client_drives_the_runtime(
     assert seen["proxyError"] == {"status": 404, "data": {"message": "Not Found"}}
     assert seen["proxyDenied"]["data"]["error"]["code"] == "base_url_override_not_allowed"
     assert seen["badKey"]["status"] == 401
+    task = store.tasks.get(seen["asyncAction"]["id"])
+    assert task is not None and task.payload["async"] is True
+    assert task.payload["input"] == {"title": "later"}
+    assert seen["asyncAction"]["statusUrl"] == f"/action/{task.id}"
+    assert seen["asyncPending"]["status"] == 404
+
+
+def deploy_action(world: World, name: str) -> None:
+    """An active action script (it is only queued here: no worker runs it)."""
+    from runtime.store.scripts import NewScript
+
+    store = world.store
+    integration = store.integrations.get(world.environment_id, world.key)
+    assert integration is not None
+    deployment = store.scripts.create_deployment(
+        world.environment_id, mode="all", sdk_version="0.1.0-py", summary={}
+    )
+    digest = store.sources.put(f"# {name}\n")
+    new = NewScript(integration.id, name, "action", "1", {}, digest, digest, {}, digest)
+    store.scripts.activate(world.environment_id, deployment, new)

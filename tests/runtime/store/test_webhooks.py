@@ -141,3 +141,20 @@ def test_runs_without_retries_are_never_requeued(world: World) -> None:
     task_id = _failed_async_run(world, max_retries=0)
     assert not world.store.retries.will_retry(task_id)
     assert world.store.retries.requeue_failed(backoff_s=0) == []
+
+
+def test_a_waiting_delivery_whose_task_is_gone_is_released(world: World) -> None:
+    store = world.store
+    task = store.tasks.create(
+        NewTask(world.environment_id, "action", "a", {}, Timeouts(1000, 1000))
+    )
+    assert task is not None
+    store.webhooks.enqueue(
+        world.environment_id, "async_action", ["http://a"], "{}", task_id=task.id, waiting=True
+    )
+    assert store.webhooks.waiting_on_ended_tasks() == []
+    store.webhooks.enqueue(
+        world.environment_id, "async_action", ["http://a"], "{}", task_id="gone", waiting=True
+    )
+    ((delivery, state),) = store.webhooks.waiting_on_ended_tasks()
+    assert delivery.task_id == "gone" and state == "DELETED"
