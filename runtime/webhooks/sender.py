@@ -2,7 +2,7 @@
 or dead receiver never delays a run: runs only add rows to the outbox).
 
 Each round (every `poll_s`):
-- async actions: failed runs with `X-Max-Retries` left are requeued, and the completion
+- async actions (every 2 s): failed runs with `X-Max-Retries` left are requeued, and the completion
   webhooks of the ones that ended for good are released (`outgoing.release_completions`);
 - up to `concurrency` due deliveries are claimed (a lease of the timeout plus a margin, so a
   process that dies mid-send leaves them to another) and POSTed in a thread pool, signed with
@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ __all__ = ["Attempt", "DeliverySender", "attempt_delivery", "should_retry"]
 log = logging.getLogger("nango.runtime.webhooks")
 
 LEASE_MARGIN_S = 30.0
+# The async actions' pass reads the recent failed runs: every few seconds is soon enough.
+ASYNC_PASS_S = 2.0
 MAX_BACKOFF_S = 3600.0
 RETRIED_STATUSES = frozenset({408, 429})
 
@@ -98,6 +101,7 @@ class DeliverySender:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nango-webhook")
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._next_async_pass = 0.0
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -112,8 +116,10 @@ class DeliverySender:
 
     def round(self) -> int:
         """One round (see the module docstring); the number of deliveries started."""
-        self.store.retries.requeue_failed(backoff_s=self.settings.action_retry_backoff_s)
-        release_completions(self.store)
+        if time.monotonic() >= self._next_async_pass:
+            self._next_async_pass = time.monotonic() + ASYNC_PASS_S
+            self.store.retries.requeue_failed(backoff_s=self.settings.action_retry_backoff_s)
+            release_completions(self.store)
         with self._lock:
             self._in_flight = {f for f in self._in_flight if not f.done()}
             free = self.concurrency - len(self._in_flight)
@@ -126,6 +132,10 @@ class DeliverySender:
             with self._lock:
                 self._in_flight.add(future)
         return len(claimed)
+
+    def run_async_pass_next(self) -> None:
+        """Make the next round run the async actions' pass (tests)."""
+        self._next_async_pass = 0.0
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait for the deliveries under way (tests)."""

@@ -110,6 +110,7 @@ def send_all(deployed: Deployed, rounds: int = 3) -> None:
     sender = DeliverySender(deployed.settings, deployed.world.store, poll_s=0)
     try:
         for _ in range(rounds):
+            sender.run_async_pass_next()
             sender.round()
             sender.wait_idle()
     finally:
