@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import httpx
@@ -41,6 +41,7 @@ log = logging.getLogger("nango.runtime.webhooks")
 LEASE_MARGIN_S = 30.0
 # The async actions' pass reads the recent failed runs: every few seconds is soon enough.
 ASYNC_PASS_S = 2.0
+KEY_CACHE_S = 60.0
 MAX_BACKOFF_S = 3600.0
 RETRIED_STATUSES = frozenset({408, 429})
 
@@ -102,15 +103,24 @@ class DeliverySender:
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._next_async_pass = 0.0
+        self._keys: dict[int, tuple[str | None, float]] = {}
 
     def run(self, stop: threading.Event) -> None:
+        """Rounds until `stop` is set: right after a delivery ends while there is work, every
+        `poll_s` when there is none."""
         try:
             while not stop.is_set():
+                started = 0
                 try:
-                    self.round()
+                    started = self.round()
                 except Exception:
                     log.exception("the webhook sender's round failed (the next one retries)")
-                stop.wait(self.poll_s)
+                with self._lock:
+                    pending = set(self._in_flight)
+                if started and pending:
+                    wait(pending, timeout=self.poll_s, return_when=FIRST_COMPLETED)
+                else:
+                    stop.wait(self.poll_s)
         finally:
             self.close()
 
@@ -144,9 +154,19 @@ class DeliverySender:
         for future in pending:
             future.result(timeout)
 
+    def _signing_key(self, environment_id: int) -> str | None:
+        """The environment's key, read at most once a minute (keys rarely change)."""
+        now = time.monotonic()
+        cached = self._keys.get(environment_id)
+        if cached is None or cached[1] < now:
+            key = self.store.environments.signing_key(environment_id)
+            cached = (key, now + KEY_CACHE_S)
+            self._keys[environment_id] = cached
+        return cached[0]
+
     def _deliver(self, delivery: Delivery) -> None:
         try:
-            secret = self.store.environments.signing_key(delivery.environment_id)
+            secret = self._signing_key(delivery.environment_id)
             timeout = self.settings.webhook_delivery_timeout_s
             outcome = attempt_delivery(self._client, delivery, secret, timeout)
             retry_at = self._retry_at(delivery, outcome)
