@@ -14,13 +14,16 @@ the same grouping settings (`step` 50 ms) that prints a line per change; its sav
 the floor every watch tool with that grouping pays. Also printed: `python -c pass`.
 
 PASS when the median is under 0.3 s and the 90th percentile under 0.5 s (the issue's targets),
-for each project. The exit code is 0, or 1 on FAIL.
+for each project. A last row, for information (no target), saves the hubspot nango.yaml with an
+optional field added to one model: validated, the generated files rewritten, `models.py`
+imported afresh and the one sync using the model retested. The exit code is 0, or 1 on FAIL.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -83,20 +86,41 @@ def hubspot_project(folder: Path) -> tuple[Path, Path] | None:
     return root, sorted(created)[0]
 
 
-def _save_times(script: Path, saves: int, wait: Callable[[], object]) -> list[float]:
+def appended_comment(text: str, number: int) -> str:
+    return f"{text}\n# save {number}\n"
+
+
+def _save_times(
+    script: Path,
+    saves: int,
+    wait: Callable[[], object],
+    edit: Callable[[str, int], str] = appended_comment,
+) -> list[float]:
     text = script.read_text(encoding="utf-8")
     times = []
     for number in range(saves):
         time.sleep(PAUSE_S)
         started = time.perf_counter()
-        script.write_text(f"{text}\n# save {number}\n", encoding="utf-8")
+        script.write_text(edit(text, number), encoding="utf-8")
         wait()
         times.append(time.perf_counter() - started)
     script.write_text(text, encoding="utf-8")
     return times
 
 
-def dev_latencies(root: Path, script: Path, saves: int) -> list[float]:
+def model_field_added(text: str, number: int) -> str:
+    """nango.yaml with an optional field added to the first model of the first sync's output
+    (`HubspotServiceTicket` in the hubspot file): models.py changes, that sync is retested."""
+    found = re.search(r"^\s+HubspotServiceTicket:\s*\n(\s+)", text, re.MULTILINE)
+    if found is None:
+        raise SystemExit("the hubspot nango.yaml has no model HubspotServiceTicket")
+    indent = found.group(1)
+    return f"{text[: found.end(1)]}bench_{number}?: string\n{indent}{text[found.end(1) :]}"
+
+
+def dev_latencies(
+    root: Path, script: Path, saves: int, edit: Callable[[str, int], str] = appended_comment
+) -> list[float]:
     relative = script.relative_to(root).as_posix()
     with DevProcess(root) as dev:
         first = dev.next_event()
@@ -108,7 +132,7 @@ def dev_latencies(root: Path, script: Path, saves: int) -> list[float]:
             if not event["ok"]:
                 raise SystemExit(f"a cycle failed: {event}")
 
-        return _save_times(script, saves, wait)
+        return _save_times(script, saves, wait, edit)
 
 
 def watcher_latencies(root: Path, script: Path, saves: int) -> list[float]:
@@ -134,17 +158,22 @@ def python_startup() -> float:
     return statistics.median(times)
 
 
-def report(name: str, ours: list[float], floor: list[float]) -> bool:
+def report(name: str, ours: list[float], floor: list[float], *, has_target: bool = True) -> bool:
     median, tail = statistics.median(ours), p90(ours)
     base = statistics.median(floor)
     passed = median < TARGET_MEDIAN_S and tail < TARGET_P90_S
-    print(
-        f"{name:<28} median {median * 1000:6.0f} ms  p90 {tail * 1000:6.0f} ms  "
-        f"| watcher alone median {base * 1000:4.0f} ms p90 {p90(floor) * 1000:4.0f} ms  "
-        f"| ratio {median / base:4.1f}x  {'PASS' if passed else 'FAIL'} "
-        f"(targets: median < {TARGET_MEDIAN_S} s, p90 < {TARGET_P90_S} s)"
+    verdict = (
+        f"{'PASS' if passed else 'FAIL'} (targets: median < {TARGET_MEDIAN_S} s, "
+        f"p90 < {TARGET_P90_S} s)"
+        if has_target
+        else "(no target: for information)"
     )
-    return passed
+    print(
+        f"{name:<32} median {median * 1000:6.0f} ms  p90 {tail * 1000:6.0f} ms  "
+        f"| watcher alone median {base * 1000:4.0f} ms p90 {p90(floor) * 1000:4.0f} ms  "
+        f"| ratio {median / base:4.1f}x  {verdict}"
+    )
+    return passed or not has_target
 
 
 def main() -> int:
@@ -165,6 +194,11 @@ def main() -> int:
             floor = watcher_latencies(root, script, args.saves)
             ours = dev_latencies(root, script, args.saves)
             passed = report(name, ours, floor) and passed
+        if hubspot is not None:
+            config = hubspot[0] / "nango.yaml"
+            floor = watcher_latencies(hubspot[0], config, args.saves)
+            ours = dev_latencies(hubspot[0], config, args.saves, model_field_added)
+            report("hubspot nango.yaml, a model", ours, floor, has_target=False)
     return 0 if passed else 1
 
 

@@ -64,12 +64,22 @@ def serve(
     output.result(f"listening on {server.url}")
     output.stdout().file.flush()
     _detach_if_asked()
+    _stop_on_sigterm()
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        pass  # Ctrl-C, or SIGTERM from `nango fixtures stop`: a clean exit
     finally:
         server.stop()
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _detach_if_asked() -> None:

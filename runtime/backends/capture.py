@@ -181,9 +181,12 @@ class Capture:
         self.pagination_stops.append(reason)
 
     def on_output(self, text: str) -> str:
-        shown = self.redact(text) if self.redact is not None else text
+        shown = self.shown(text)
         self.add_log("info", f"(printed) {shown}")
         return shown
+
+    def shown(self, text: str) -> str:
+        return self.redact(text) if self.redact is not None else text
 
     def on_invalid_records(self, summary: ValidationSummary) -> None:
         known = self.invalid.get(summary.model)

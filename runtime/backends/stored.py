@@ -126,6 +126,10 @@ class RunLog:
         self._flushed_at = time.monotonic()
         self._lock = threading.Lock()  # lines come from the script's loop and its DB threads
 
+    def redact(self, text: str) -> str:
+        """`text` with the run's secrets replaced."""
+        return self._redact(text)
+
     def add(self, level: str, message: str) -> str:
         """Add a line; returns it as stored (redacted)."""
         redacted = self._redact(message)

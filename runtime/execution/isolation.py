@@ -3,7 +3,8 @@
 - `guarded(on_output)`: what the script prints (Python's `print`, `sys.stdout.write`, or straight
   to file descriptor 1) never reaches our stdout, which holds results such as `dryrun --json`'s
   one JSON object: each line goes to `on_output` (the run's log), and what it returns (the line
-  with its secrets redacted) to stderr. And a script
+  with its secrets redacted) to stderr. What it writes to `sys.stderr` goes there through
+  `shown` (its secrets redacted too). And a script
   cannot end the process: `sys.exit()` / `exit()` raise in the script as usual and fail its run;
   `os._exit()` raises `ExitAttempt` instead of exiting.
 - `run_with_time_limit(body, timeout_s)`: the script's coroutine on an event loop of its own in a
@@ -106,8 +107,39 @@ def _guarded_exit(status: int) -> NoReturn:
     raise ExitAttempt(status)
 
 
+class _ShownStream(io.TextIOBase):
+    """`sys.stderr` for the script: text passes through `shown` on its way to the real stream
+    (which keeps answering everything else: `isatty`, `fileno`, `encoding`...)."""
+
+    def __init__(self, real: Any, shown: Callable[[str], str]) -> None:
+        super().__init__()
+        self._real = real
+        self._shown = shown
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._real.write(self._shown(str(text)))
+        return len(text)
+
+    def flush(self) -> None:
+        self._real.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._real.isatty())
+
+    def fileno(self) -> int:
+        return int(self._real.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
 @contextlib.contextmanager
-def guarded(on_output: Callable[[str], str]) -> Iterator[None]:
+def guarded(
+    on_output: Callable[[str], str], *, shown: Callable[[str], str] | None = None
+) -> Iterator[None]:
     """See the module docstring. Nested use is harmless."""
     stderr = sys.stderr
 
@@ -125,12 +157,14 @@ def guarded(on_output: Callable[[str], str]) -> Iterator[None]:
         redirect = _FdRedirect(emit)
     writer = _LineWriter(emit)
     sys.stdout = writer
+    if shown is not None:
+        sys.stderr = _ShownStream(stderr, shown)
     os._exit = posix._exit = _guarded_exit
     try:
         yield
     finally:
         os._exit, posix._exit = saved_exit
-        sys.stdout = saved_stdout
+        sys.stdout, sys.stderr = saved_stdout, stderr
         writer.flush()
         if redirect is not None:
             redirect.close()

@@ -75,7 +75,7 @@ def run_script(
     hooks = hooks if hooks is not None else NoHooks()
     loader = loader if loader is not None else loader_for(description.project_root)
     outcome = Outcome()
-    with guarded(hooks.on_output):
+    with guarded(hooks.on_output, shown=hooks.shown):
         try:
             registry = loader.models()
             entry = loader.entry(description.path, description.entry_point)

@@ -71,8 +71,11 @@ class RunHooks(Protocol):
     def on_invalid_records(self, summary: ValidationSummary) -> None: ...
 
     def on_output(self, text: str) -> str:
-        """A line the script printed (to stdout or stderr); returns it as it may be shown
-        (its secrets redacted)."""
+        """A line the script printed to stdout; returns it as it may be shown (its secrets
+        redacted)."""
+
+    def shown(self, text: str) -> str:
+        """`text` as it may be shown (its secrets redacted): what the script writes to stderr."""
 
 
 class NoHooks:
@@ -88,4 +91,7 @@ class NoHooks:
         pass
 
     def on_output(self, text: str) -> str:
+        return text
+
+    def shown(self, text: str) -> str:
         return text

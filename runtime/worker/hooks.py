@@ -30,3 +30,6 @@ class RunLogHooks:
 
     def on_output(self, text: str) -> str:
         return self._log.add("info", text)
+
+    def shown(self, text: str) -> str:
+        return self._log.redact(text)

@@ -155,3 +155,35 @@ def test_a_half_written_config_never_stops_the_session(session: DevSession) -> N
             assert all(p.file == "nango.yaml" for p in result.config_errors)
     restored = _save(session, "nango.yaml", config)
     assert restored is not None and restored.is_all_green
+
+
+def test_a_broken_fixture_or_an_unexpected_error_is_a_failed_script(
+    session: DevSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _save(session, "github/tests/issues.test.json", "{not json")
+    assert _tested(result) == [("issues", "ok", "failed")]
+    assert result is not None and result.first_failure is not None
+    assert result.first_failure.code == "bad_fixture"
+
+    import cli.dev.checking as checking
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(checking, "check_one", explode)
+    failed = _save(session, SYNC, _read(session, SYNC) + "\n# boom\n")
+    assert failed is not None and failed.first_failure is not None
+    assert failed.first_failure.message == "RuntimeError: boom"
+
+    import cli.dev.session as module
+
+    monkeypatch.setattr(module, "load_config", explode)
+    config = _save(session, "nango.yaml", _read(session, "nango.yaml") + "\n# x\n")
+    assert config is not None and config.config_errors[0].code == "internal_error"
+
+
+def test_an_unreadable_env_file_sets_nothing(session: DevSession) -> None:
+    result = _save(session, ".env", "")
+    (session.project.root / ".env").write_bytes(b"NANGO_X=\xff\xfe\n")
+    result = session.cycle(session.changes([session.project.root / ".env"]))
+    assert result.env_reloaded and "NANGO_X" not in os.environ

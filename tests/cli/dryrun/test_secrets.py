@@ -42,6 +42,8 @@ models:
     moved: boolean
 """
 LEAKY_SYNC = """\
+import sys
+
 from models import NangoSync
 
 
@@ -52,6 +54,7 @@ async def fetch_data(nango: NangoSync) -> None:
     await nango.log(connection.connection_config)
     await nango.log("the token is", token, level="warn")
     print("printed:", token)
+    print("to stderr:", token, file=sys.stderr)
     res = await nango.get(endpoint="/echo", params={"api_key": token, "access_token": token})
     await nango.log("echoed", res.data, res.headers)
     await nango.batch_save([{"id": "1", "token": token, "echo": res.data}], "Leak")
@@ -131,6 +134,7 @@ def test_the_human_report_holds_no_secret(cli: Cli, leaky: Path) -> None:
     result = cli("dryrun", "leaky", "c1", cwd=leaky)
     assert_no_secret(result.output)
     assert "[REDACTED]" in result.output
+    assert "to stderr: [REDACTED]" in result.stderr
 
 
 def test_saved_fixtures_hold_no_secret_in_any_place(cli: Cli, leaky: Path) -> None:

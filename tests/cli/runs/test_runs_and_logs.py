@@ -119,9 +119,12 @@ def test_follow_prints_new_lines_and_new_runs(runtime: Runtime) -> None:
     first, first_token = runtime.run("issues")
     runtime.store.logs.append(first.id, [("info", "one")])
     seen: list[str] = []
+    following = threading.Event()
 
     def later() -> None:
-        time.sleep(0.3)
+        # only once the first run's line is shown: on a loaded machine the follower may start
+        # late, and would then (rightly) follow the newest run only
+        assert following.wait(60)
         runtime.store.logs.append(first.id, [("info", "two")])
         runtime.store.tasks.finish(first.id, first_token, "SUCCEEDED")
         time.sleep(0.2)
@@ -140,6 +143,7 @@ def test_follow_prints_new_lines_and_new_runs(runtime: Runtime) -> None:
         )
         for entry in lines:
             seen.append(entry.message)
+            following.set()
     thread.join()
     assert seen == ["one", "two", "three"]
 

@@ -101,3 +101,71 @@ def test_json_is_one_object_per_line(capsys: pytest.CaptureFixture[str]) -> None
         "deploy": {"ok": False, "plan": "+1 ~0 -0", "deployed": [], "error": "no runtime"}
     }
     assert reporter.confirm_destructive("-1") is False
+
+
+def _terminal() -> Console:
+    return Console(file=io.StringIO(), width=200, force_terminal=True, color_system=None)
+
+
+def test_the_live_view_shows_config_errors_warnings_and_a_failed_deploy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = LiveReporter("~/demo")
+    view.cycle_started(["nango.yaml"])
+    result = CycleResult(
+        5,
+        ["nango.yaml"],
+        config_errors=[
+            Problem("bad runs", "nango.yaml", 10, 9, "invalid_runs", "integrations > github")
+        ],
+        warnings=[Problem("unknown model Nope", "nango.yaml", 20, 17)],
+    )
+    view.cycle_finished(result)
+    view.deploy_finished(DeployOutcome(False, plan="+1 ~0 -0", error="no key"))
+    text = _text(view.render())
+    assert "✗ nango.yaml:10:9 bad runs" in text
+    assert "warning nango.yaml:20:17 unknown model Nope" in text
+    assert "  at integrations > github" in text
+    assert "deploy failed: no key · plan +1 ~0 -0" in text
+    answers = iter(["y", "no"])
+    monkeypatch.setattr(output.stderr(), "input", lambda _prompt: next(answers))
+    assert view.confirm_destructive("-1") is True
+    assert PlainReporter().confirm_destructive("-1") is False
+
+
+def test_dev_reporter_picks_the_view_for_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from cli.terminal.dev_view import dev_reporter
+
+    with dev_reporter(json_output=True, root=Path("/p")) as chosen:
+        assert isinstance(chosen, JsonReporter)
+    with dev_reporter(json_output=False, root=Path("/p")) as chosen:
+        assert isinstance(chosen, PlainReporter)  # pytest's stdout is not a terminal
+    terminal = _terminal()
+    monkeypatch.setattr(output, "live_stdout", lambda: terminal)
+    with dev_reporter(json_output=False, root=Path.home() / "demo") as chosen:
+        assert isinstance(chosen, LiveReporter)
+        chosen.cycle_finished(_cycle())
+        monkeypatch.setattr(output.stderr(), "input", lambda _prompt: "n")
+        assert chosen.confirm_destructive("-1 (deleted: github/old)") is False
+    assert "nango dev ~/demo" in terminal.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_plain_lines_for_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.StringIO()
+    output.stdout.cache_clear()
+    output.stderr.cache_clear()
+    monkeypatch.setattr(output.stdout(), "file", buffer)
+    monkeypatch.setattr(output.stderr(), "file", buffer)
+    reporter = PlainReporter()
+    reporter.cycle_started([])
+    reporter.deploy_finished(DeployOutcome(True, plan="+0 ~1 -0", deployed=["github/issues"]))
+    reporter.deploy_finished(DeployOutcome(False, plan="+0 ~1 -0", error="refused"))
+    output.stdout.cache_clear()
+    output.stderr.cache_clear()
+    assert buffer.getvalue().splitlines() == [
+        "✓ deployed: github/issues  plan +0 ~1 -0",
+        "error deploy failed: refused",
+        "  hint: plan +0 ~1 -0",
+    ]

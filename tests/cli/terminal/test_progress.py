@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from cli.codegen.generate import generate
@@ -59,3 +60,24 @@ def test_nothing_extra_when_stdout_is_not_a_terminal(cli: Cli, tmp_path: Path) -
         "2 passed, 0 failed",
     ]
     assert result.stderr == ""
+
+
+def test_progress_is_shown_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.progress import NO_PROGRESS
+    from cli.terminal import console as output
+    from cli.terminal.progress import progress_shown, stop_progress
+
+    with progress_shown() as silent:
+        assert silent is NO_PROGRESS
+        stop_progress(silent)
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
+    monkeypatch.setattr(output, "stdout", lambda: terminal)
+    monkeypatch.setattr(output, "stderr", lambda: terminal)
+    with progress_shown(enabled=False) as silent:
+        assert silent is NO_PROGRESS
+    with progress_shown() as shown:
+        assert isinstance(shown, TerminalProgress)
+        shown.step("compiling", done=0, total=4)
+        stop_progress(shown)
+        shown.step("ignored")
+    assert "compiling" in terminal.file.getvalue()  # type: ignore[attr-defined]

@@ -95,7 +95,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _empty(store: Store) -> None:
     # Faster than TRUNCATE for the few rows a test leaves; everything cascades from here but
-    # sources, which belong to no environment (content-addressed, shared by every script).
+    # the content-addressed sources (scripts, which point at them, are gone by then).
     with store.database.engine.begin() as connection:
         connection.execute(delete(environments))
         connection.execute(delete(sources))
