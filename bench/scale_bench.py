@@ -282,11 +282,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--skip-burst", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nango-scale-bench-") as folder:
         bench = Bench(options.database, options.concurrency, Path(folder))
         failed = report_latency(bench, options)
-        failed |= report_throughput(bench, options)
+        if not options.skip_throughput:
+            failed |= report_throughput(bench, options)
     return 1 if failed else 0
 
 
