@@ -334,13 +334,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    print(
-        f"{args.records:,} records, batches of {args.batch:,}, pages of {args.page:,}, "
-        f"median of {args.repeat}",
-        file=sys.stderr,
-    )
+def collect(args: argparse.Namespace) -> list[Row]:
+    """Every row, on each backend asked for."""
     rows: list[Row] = []
     if args.backend in ("all", "sqlite"):
         with tempfile.TemporaryDirectory() as folder:
@@ -349,6 +344,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with postgres_database(args.postgres_url) as url:
             if url is not None:
                 rows += bench_backend(url, args)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(
+        f"{args.records:,} records, batches of {args.batch:,}, pages of {args.page:,}, "
+        f"median of {args.repeat}",
+        file=sys.stderr,
+    )
+    rows = collect(args)
     print_table(rows)
     return 0 if all(row.passed is not False for row in rows) else 1
 

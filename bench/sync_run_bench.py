@@ -316,23 +316,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield sqlite_url(Path(folder) / "bench.db")
+
+
+def collect(args: argparse.Namespace) -> list[Row]:
+    """Every row, on each backend asked for."""
+    rows: list[Row] = []
+    if args.backend in ("all", "sqlite"):
+        rows += bench_backend(sqlite_database, args)
+    if args.backend in ("all", "postgresql"):
+        rows += bench_backend(lambda: postgres_database(args.postgres_url), args)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     print(
         f"{args.records:,} records, batches of {args.batch:,}, median of {args.repeat}",
         file=sys.stderr,
     )
-    rows: list[Row] = []
-    if args.backend in ("all", "sqlite"):
-
-        @contextmanager
-        def sqlite_database() -> Iterator[str]:
-            with tempfile.TemporaryDirectory() as folder:
-                yield sqlite_url(Path(folder) / "bench.db")
-
-        rows += bench_backend(sqlite_database, args)
-    if args.backend in ("all", "postgresql"):
-        rows += bench_backend(lambda: postgres_database(args.postgres_url), args)
+    rows = collect(args)
     print_table(rows)
     return 0 if all(row.passed is not False for row in rows) else 1
 

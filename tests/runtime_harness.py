@@ -121,7 +121,7 @@ def runtime_process(
 
 
 def _wait_healthy(runtime: RuntimeProcess) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine starts it slowly
     while time.monotonic() < deadline:
         if runtime.process.poll() is not None:
             raise RuntimeError(f"the runtime exited:\n{runtime.output()}")

@@ -102,6 +102,18 @@ class Database:
             yield connection
 
     @contextmanager
+    def read_once(self) -> Iterator[Connection]:
+        """A connection for reads that need no snapshot across statements (each statement
+        sees a consistent one): no transaction around them, which spares PostgreSQL the round
+        trips of BEGIN and COMMIT on every request of the records API."""
+        if self._connection is not None:
+            yield self._connection
+            return
+        with self.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that writes; on SQLite it holds the database's write lock throughout."""
         if self._connection is not None:
@@ -216,5 +228,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    is_write = connection.get_execution_options().get(_WRITE_OPTION, False)
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":  # `read_once`: each statement alone
+        return
+    is_write = options.get(_WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")

@@ -2,7 +2,7 @@
 or dead receiver never delays a run: runs only add rows to the outbox).
 
 Each round (every `poll_s`):
-- async actions: failed runs with `X-Max-Retries` left are requeued, and the completion
+- async actions (every 2 s): failed runs with `X-Max-Retries` left are requeued, and the completion
   webhooks of the ones that ended for good are released (`outgoing.release_completions`);
 - up to `concurrency` due deliveries are claimed (a lease of the timeout plus a margin, so a
   process that dies mid-send leaves them to another) and POSTed in a thread pool, signed with
@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import httpx
@@ -38,6 +39,9 @@ __all__ = ["Attempt", "DeliverySender", "attempt_delivery", "should_retry"]
 log = logging.getLogger("nango.runtime.webhooks")
 
 LEASE_MARGIN_S = 30.0
+# The async actions' pass reads the recent failed runs: every few seconds is soon enough.
+ASYNC_PASS_S = 2.0
+KEY_CACHE_S = 60.0
 MAX_BACKOFF_S = 3600.0
 RETRIED_STATUSES = frozenset({408, 429})
 
@@ -98,22 +102,34 @@ class DeliverySender:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nango-webhook")
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._next_async_pass = 0.0
+        self._keys: dict[int, tuple[str | None, float]] = {}
 
     def run(self, stop: threading.Event) -> None:
+        """Rounds until `stop` is set: right after a delivery ends while there is work, every
+        `poll_s` when there is none."""
         try:
             while not stop.is_set():
+                started = 0
                 try:
-                    self.round()
+                    started = self.round()
                 except Exception:
                     log.exception("the webhook sender's round failed (the next one retries)")
-                stop.wait(self.poll_s)
+                with self._lock:
+                    pending = set(self._in_flight)
+                if started and pending:
+                    wait(pending, timeout=self.poll_s, return_when=FIRST_COMPLETED)
+                else:
+                    stop.wait(self.poll_s)
         finally:
             self.close()
 
     def round(self) -> int:
         """One round (see the module docstring); the number of deliveries started."""
-        self.store.retries.requeue_failed(backoff_s=self.settings.action_retry_backoff_s)
-        release_completions(self.store)
+        if time.monotonic() >= self._next_async_pass:
+            self._next_async_pass = time.monotonic() + ASYNC_PASS_S
+            self.store.retries.requeue_failed(backoff_s=self.settings.action_retry_backoff_s)
+            release_completions(self.store)
         with self._lock:
             self._in_flight = {f for f in self._in_flight if not f.done()}
             free = self.concurrency - len(self._in_flight)
@@ -127,6 +143,10 @@ class DeliverySender:
                 self._in_flight.add(future)
         return len(claimed)
 
+    def run_async_pass_next(self) -> None:
+        """Make the next round run the async actions' pass (tests)."""
+        self._next_async_pass = 0.0
+
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait for the deliveries under way (tests)."""
         with self._lock:
@@ -134,9 +154,19 @@ class DeliverySender:
         for future in pending:
             future.result(timeout)
 
+    def _signing_key(self, environment_id: int) -> str | None:
+        """The environment's key, read at most once a minute (keys rarely change)."""
+        now = time.monotonic()
+        cached = self._keys.get(environment_id)
+        if cached is None or cached[1] < now:
+            key = self.store.environments.signing_key(environment_id)
+            cached = (key, now + KEY_CACHE_S)
+            self._keys[environment_id] = cached
+        return cached[0]
+
     def _deliver(self, delivery: Delivery) -> None:
         try:
-            secret = self.store.environments.signing_key(delivery.environment_id)
+            secret = self._signing_key(delivery.environment_id)
             timeout = self.settings.webhook_delivery_timeout_s
             outcome = attempt_delivery(self._client, delivery, secret, timeout)
             retry_at = self._retry_at(delivery, outcome)

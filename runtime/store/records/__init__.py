@@ -20,11 +20,10 @@ from runtime.store.records.pages import (
     DEFAULT_LIMIT,
     PageQuery,
     RecordPage,
-    connection_key,
     model_name,
     parse_actions,
-    read_page_json,
 )
+from runtime.store.records.reads import read_named_page_json, read_page_json
 from runtime.store.records.statements import id_in, soft_delete
 from runtime.store.records.writes import (
     RecordCounts,
@@ -193,7 +192,7 @@ class Records(Part):
             cursor=cursor,
             ids=ids,
         )
-        with self._db.read() as connection:
+        with self._db.read_once() as connection:
             return read_page_json(connection, connection_id, query)
 
     def list_page_json_of(
@@ -210,9 +209,8 @@ class Records(Part):
         cursor: str | None = None,
         ids: Sequence[str] | None = None,
     ) -> bytes | None:
-        """`list_page_json` of a connection named as the API names it, found in the same read
-        transaction (the records API's whole work in one); None when there is no such
-        connection."""
+        """`list_page_json` of a connection named as the API names it (the records API's whole
+        work, most often one statement: `reads`); None when there is no such connection."""
         query = PageQuery(
             model=model_name(model, variant),
             limit=limit,
@@ -221,9 +219,10 @@ class Records(Part):
             cursor=cursor,
             ids=ids,
         )
-        with self._db.read() as connection:
-            key = connection_key(connection, environment_id, integration_key, connection_id)
-            return None if key is None else read_page_json(connection, key, query)
+        with self._db.read_once() as connection:
+            return read_named_page_json(
+                connection, environment_id, integration_key, connection_id, query
+            )
 
     def delete_unseen(
         self,

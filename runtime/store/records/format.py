@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -26,8 +25,7 @@ METADATA_KEY = "_nango_metadata"
 _NIL = uuid.UUID(int=0)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRecord:
+class PreparedRecord(NamedTuple):  # a tuple: made for every record saved, cheap to build
     id: str
     external_id: str
     payload: str
@@ -83,14 +81,15 @@ class RecordIds:
     UUIDv5(NIL, `<connection><model>`), stable across runs."""
 
     def __init__(self, connection_id: int, model: str) -> None:
-        self._prefix_text = f"{connection_id}{model}"
-        self._namespace = uuid.uuid5(_NIL, self._prefix_text).bytes
+        prefix = f"{connection_id}{model}"
+        namespace = uuid.uuid5(_NIL, prefix).bytes
+        # SHA-1 of namespace + prefix + external id: the common start is hashed once, copied.
+        self._start = hashlib.sha1(namespace + prefix.encode(), usedforsecurity=False)
 
     def of(self, external_id: str) -> str:
-        name = (self._prefix_text + external_id).encode()
-        digest = bytearray(
-            hashlib.sha1(self._namespace + name, usedforsecurity=False).digest()[:16]
-        )
+        hashing = self._start.copy()
+        hashing.update(external_id.encode())
+        digest = bytearray(hashing.digest()[:16])
         digest[6] = (digest[6] & 0x0F) | 0x50
         digest[8] = (digest[8] & 0x3F) | 0x80
         h = digest.hex()

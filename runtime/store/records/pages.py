@@ -27,12 +27,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
 
 from runtime.store.errors import InvalidCursorError, InvalidValueError
-from runtime.store.records.bodies import cursor_in
-from runtime.store.records.compiled import fetch_all
 from runtime.store.records.format import RecordIds
 from runtime.store.schema import connections, integrations, records
 from runtime.store.timestamps import to_us
@@ -120,22 +117,43 @@ class _Shape:
     after_cursor: bool
     actions: frozenset[str] | None
     id_count: int | None
+    named: bool = False  # the connection by its API names (a subquery), not its internal id
 
 
-def _shape_of(query: PageQuery, as_bytes: bool) -> _Shape:
+def shape_of(query: PageQuery, *, as_bytes: bool, named: bool = False) -> _Shape:
+    """The shape of a page's statement (`named`: not with `ids`, which need the internal id)."""
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidValueError(f"The limit must be between 1 and {MAX_LIMIT}")
     id_count = None if query.ids is None else len(query.ids)
-    return _Shape(as_bytes, query.cursor is not None, query.actions or None, id_count)
+    assert not (named and id_count is not None), "ids are hashed with the connection's id"
+    return _Shape(as_bytes, query.cursor is not None, query.actions or None, id_count, named)
 
 
-def _select(shape: _Shape) -> Select[Any]:
+def connection_select() -> Select[Any]:
+    """The internal id of the connection named by the parameters `environment_id`,
+    `integration_key` and `connection_name`."""
+    key = connections.c
+    joined = connections.join(integrations, integrations.c.id == key.integration_id)
+    return (
+        select(key.id)
+        .select_from(joined)
+        .where(
+            key.environment_id == bindparam("environment_id"),
+            integrations.c.unique_key == bindparam("integration_key"),
+            key.connection_id == bindparam("connection_name"),
+        )
+    )
+
+
+def select_page(shape: _Shape) -> Select[Any]:
     """The SELECT of one page's bodies with every value a named parameter (one row more than
     the limit, to know whether more exist)."""
     body = cast(_c.body, LargeBinary) if shape.as_bytes else _c.body
-    statement = select(body).where(
-        _c.connection_id == bindparam("connection_id"), _c.model == bindparam("model")
-    )
+    if shape.named:  # found once, before the index is walked, by both databases
+        connection: Any = connection_select().scalar_subquery()
+    else:
+        connection = bindparam("connection_id")
+    statement = select(body).where(_c.connection_id == connection, _c.model == bindparam("model"))
     if shape.after_cursor:
         condition = or_(_c.updated_at > bindparam("after"), _c.id > bindparam("after_id"))
         statement = statement.where(condition)
@@ -155,18 +173,20 @@ def _select(shape: _Shape) -> Select[Any]:
     return statement.order_by(_c.updated_at, _c.id).limit(bindparam("limit", type_=Integer()))
 
 
-def _values(connection_id: int, query: PageQuery) -> dict[str, Any]:
+def page_values(query: PageQuery, connection: dict[str, Any]) -> dict[str, Any]:
+    """The values of a page's statement; `connection`: `connection_id` (the internal id), or
+    the names of a `named` shape (`connection_select`)."""
     lower = _NO_LOWER_BOUND
     if query.modified_after is not None:
         lower = to_us(query.modified_after)
-    values: dict[str, Any] = {"connection_id": connection_id, "model": query.model}
+    values: dict[str, Any] = {**connection, "model": query.model}
     if query.cursor is not None:
         values["after"], values["after_id"] = decode_cursor(query.cursor)
         lower = max(lower, values["after"])
     values["lower"] = lower
     values["limit"] = query.limit + 1
     if query.ids is not None:
-        ids = RecordIds(connection_id, query.model)
+        ids = RecordIds(connection["connection_id"], query.model)
         for index, external_id in enumerate(query.ids):
             values[f"id_{index}"] = ids.of(external_id.replace("\x00", ""))
     return values
@@ -175,50 +195,5 @@ def _values(connection_id: int, query: PageQuery) -> dict[str, Any]:
 def page_statement(connection_id: int, query: PageQuery, *, as_bytes: bool = False) -> Select[Any]:
     """The SELECT of one page's bodies, its values bound (`as_bytes`: the bodies as BLOBs,
     which SQLite hands over without decoding them)."""
-    return _select(_shape_of(query, as_bytes)).params(_values(connection_id, query))
-
-
-def _connection_select() -> Select[Any]:
-    key = connections.c
-    joined = connections.join(integrations, integrations.c.id == key.integration_id)
-    return (
-        select(key.id)
-        .select_from(joined)
-        .where(
-            key.environment_id == bindparam("environment_id"),
-            integrations.c.unique_key == bindparam("integration_key"),
-            key.connection_id == bindparam("connection_id"),
-        )
-    )
-
-
-def connection_key(
-    connection: Connection, environment_id: int, integration_key: str, connection_id: str
-) -> int | None:
-    """The internal id of a connection named as the API names it (None: there is none)."""
-    values = {
-        "environment_id": environment_id,
-        "integration_key": integration_key,
-        "connection_id": connection_id,
-    }
-    rows = fetch_all(connection, "connection key", _connection_select, values)
-    return int(rows[0][0]) if rows else None
-
-
-def read_page_json(connection: Connection, connection_id: int, query: PageQuery) -> bytes:
-    """The page as the JSON body of `GET /records`: `{"records": [...], "next_cursor": ...}`.
-    Its records are the stored bodies joined: nothing is parsed or encoded per record."""
-    as_bytes = connection.dialect.name == "sqlite"
-    shape = _shape_of(query, as_bytes)
-    rows = fetch_all(connection, shape, lambda: _select(shape), _values(connection_id, query))
-    has_more = len(rows) > query.limit
-    bodies = [row[0] for row in (rows[: query.limit] if has_more else rows)]
-    if not as_bytes:
-        bodies = [body.encode() for body in bodies]
-    if not bodies:
-        return b'{"records":[],"next_cursor":null}'
-    next_cursor = b'"' + cursor_in(bodies[-1]).encode() + b'"' if has_more else b"null"
-    # One copy of a page that runs to megabytes: the framing joins with the first and last.
-    bodies[0] = b'{"records":[' + bodies[0]
-    bodies[-1] += b'],"next_cursor":' + next_cursor + b"}"
-    return b",".join(bodies)
+    shape = shape_of(query, as_bytes=as_bytes)
+    return select_page(shape).params(page_values(query, {"connection_id": connection_id}))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, any_, bindparam, insert, select, text
+from sqlalchemy import ColumnElement, TextClause, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import Text
@@ -87,10 +87,23 @@ def is_postgresql(connection: Connection) -> bool:
 
 
 def id_in(connection: Connection, ids: Sequence[str]) -> ColumnElement[bool]:
-    """`records.id` is one of `ids`."""
-    if is_postgresql(connection):
-        return _c.id == any_(bindparam("id_list", list(ids), type_=ARRAY(Text())))
-    return _c.id.in_(list(ids))
+    """`records.id` is one of `ids` (bound as one parameter)."""
+    return id_in_parameter(is_postgresql(connection), ids_value(connection, ids))
+
+
+def id_in_parameter(postgresql: bool, value: Any = None) -> ColumnElement[bool]:
+    """`records.id` is one of the ids of the parameter `id_list` (`ids_value`): one array on
+    PostgreSQL, one JSON array on SQLite (`json_each`), so the statement is the same whatever
+    the number of ids, and each id is a lookup in the primary key."""
+    if postgresql:
+        return _c.id == any_(bindparam("id_list", value, type_=ARRAY(Text())))
+    listed = func.json_each(bindparam("id_list", value, type_=Text())).table_valued("value")
+    return _c.id.in_(select(listed.c.value))
+
+
+def ids_value(connection: Connection, ids: Sequence[str]) -> Any:
+    """The value of the parameter `id_list` of `id_in_parameter`."""
+    return list(ids) if is_postgresql(connection) else jsontext.dumps_text(list(ids))
 
 
 def _columns(rows: Sequence[tuple[str, ...]]) -> list[list[str]]:

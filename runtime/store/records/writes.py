@@ -22,13 +22,17 @@ from sqlalchemy.engine import Connection
 
 from runtime.store import jsontext
 from runtime.store.records.bodies import Bodies, Stamps, payload_in, start_of
+from runtime.store.records.compiled import fetch_all
 from runtime.store.records.format import PreparedRecord, deep_merge, hash_of, loads_payload
 from runtime.store.records.statements import (
     CHANGE,
     RESTORE,
     UNDELETE,
     id_in,
+    id_in_parameter,
+    ids_value,
     insert_rows,
+    is_postgresql,
     mark_seen,
     update_rows,
 )
@@ -36,6 +40,7 @@ from runtime.store.schema import records, records_seen
 
 CHUNK = 1000
 _c = records.c
+_EXISTING = (_c.id, _c.data_hash, _c.created_at, _c.updated_at, _c.deleted_at, _c.pruned_at)
 T = TypeVar("T")
 
 
@@ -78,10 +83,14 @@ def save_chunk(
     counts: RecordCounts,
 ) -> None:
     ids = [r.id for r in chunk]
-    query = select(
-        _c.id, _c.data_hash, _c.created_at, _c.updated_at, _c.deleted_at, _c.pruned_at
-    ).where(id_in(connection, ids))
-    existing = {row[0]: row for row in connection.execute(query)}
+    postgresql = is_postgresql(connection)
+    found = fetch_all(
+        connection,
+        "records to save",
+        lambda: select(*_EXISTING).where(id_in_parameter(postgresql)),
+        {"id_list": ids_value(connection, ids)},
+    )
+    existing = {row[0]: row for row in found}
     plan = _Plan()
     bodies, fresh = Bodies(), Stamps(now, now)
     for prepared in chunk:

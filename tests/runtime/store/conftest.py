@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from runtime.store import Store, open_store, sqlite_url
-from runtime.store.schema import environments
+from runtime.store.schema import environments, sources
 
 # Read at import: the suite's autouse fixture removes `CI` and `NANGO_*` from each test's env.
 IN_CI = bool(os.environ.get("CI"))
@@ -94,9 +94,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _empty(store: Store) -> None:
-    # Faster than TRUNCATE for the few rows a test leaves; everything cascades from here.
+    # Faster than TRUNCATE for the few rows a test leaves; everything cascades from here but
+    # the content-addressed sources (scripts, which point at them, are gone by then).
     with store.database.engine.begin() as connection:
         connection.execute(delete(environments))
+        connection.execute(delete(sources))
 
 
 def _sqlite_store(template: Path, folder: Path) -> Store:

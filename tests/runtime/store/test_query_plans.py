@@ -13,7 +13,14 @@ from sqlalchemy.sql import Select
 
 from runtime.store import open_store, sqlite_url
 from runtime.store.records.format import RecordIds
-from runtime.store.records.pages import PageQuery, encode_cursor, page_statement
+from runtime.store.records.pages import (
+    PageQuery,
+    encode_cursor,
+    page_statement,
+    page_values,
+    select_page,
+    shape_of,
+)
 from runtime.store.records.statements import id_in
 from runtime.store.schema import records
 from tests.runtime.store.conftest import BACKENDS, TEST_KEY, World
@@ -64,6 +71,17 @@ def test_pages_walk_the_ordering_index_without_sorting(fresh_world: World) -> No
         found = plan(world, page_statement(world.connection_id, query))
         assert "ix_records_connection_id_model_updated_at_id" in found, found[:300]
         assert "Sort" not in found and "TEMP B-TREE" not in found, found[:300]
+
+
+def test_a_page_of_a_connection_named_by_the_api_walks_the_same_index(fresh_world: World) -> None:
+    world = fresh_world
+    names = {"environment_id": world.environment_id, "integration_key": "github"}
+    names["connection_name"] = "acme"
+    query = PageQuery(model="Issue", limit=100)
+    statement = select_page(shape_of(query, as_bytes=False, named=True))
+    found = plan(world, statement.params(page_values(query, names)))
+    assert "ix_records_connection_id_model_updated_at_id" in found, found[:500]
+    assert "Sort" not in found and "TEMP B-TREE" not in found, found[:500]
 
 
 def test_point_lookups_use_the_primary_key(fresh_world: World) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -109,6 +110,7 @@ def send_all(deployed: Deployed, rounds: int = 3) -> None:
     sender = DeliverySender(deployed.settings, deployed.world.store, poll_s=0)
     try:
         for _ in range(rounds):
+            sender.run_async_pass_next()
             sender.round()
             sender.wait_idle()
     finally:
@@ -287,3 +289,27 @@ def test_an_async_action_is_retried_then_announced_once(
         "payload": {"id": task.id, "statusUrl": f"/action/{task.id}"},
     }
     assert signed_by_environment(deployed, received)
+
+
+def test_a_run_whose_worker_died_sends_the_failure_webhook(
+    deploy_project: Callable[..., Deployed], receiver: FakeApi
+) -> None:
+    from runtime.scheduler.passes import expiring_pass
+    from runtime.webhooks.outgoing import queue_run_failures
+
+    deployed = deploy_project(FILES, provider([]))
+    settings = with_urls(deployed, f"{receiver.url}/hook")
+    store = deployed.world.store
+    connection = store.connections.get(deployed.world.environment_id, "github", "acme")
+    assert connection is not None
+    trigger_syncs(store, settings, [connection], [SyncTarget("issues")])
+    (claimed,) = store.tasks.claim("gone", limit=1, lease_seconds=0.001)
+    time.sleep(0.05)  # the lease (1 ms) is over: nobody renews it
+    ended = expiring_pass(store)
+    assert [t.id for t in ended] == [claimed.id]
+    assert queue_run_failures(store, settings, ended) == 1
+    send_all(deployed)
+    (received,) = receiver.requests
+    body = received.json()
+    assert body["success"] is False and body["error"]["type"] == "lease_expired"
+    assert body["model"] == "Issue,Label"
