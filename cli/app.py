@@ -17,6 +17,7 @@ from cli.commands.generate import generate as generate_command
 from cli.commands.init import init as init_command
 from cli.commands.integration import integration_app
 from cli.commands.logs import logs as logs_command
+from cli.commands.records import records as records_command
 from cli.commands.runs import runs as runs_command
 from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
@@ -46,6 +47,7 @@ app.command("test")(test_command)
 app.command("deploy")(deploy_command)
 app.command("dev")(dev_command)
 app.command("runs")(runs_command)
+app.command("records")(records_command)
 app.command("logs")(logs_command)
 app.command("version")(version_command)
 app.add_typer(runtime_app, name="runtime")

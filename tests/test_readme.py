@@ -136,6 +136,7 @@ def test_quick_start_runs(tmp_path: Path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert re.search(r"github/issues\s+demo\s+SUCCEEDED\s+\+4 ~0 -0", output), output
+    assert "4 records of GithubIssue" in output, output
     assert "fixtures server (pid" in output and "nango runtime (pid" in output
     (env_file,) = tmp_path.glob("*/demo/.env")
     assert re.search(r"^NANGO_SECRET_KEY_DEV=[0-9a-f-]{36}$", env_file.read_text(), re.M)
