@@ -147,12 +147,15 @@ def generate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
         sys.modules.pop(name, None)
 
 
-def mypy_strict(text: str, folder: Path) -> subprocess.CompletedProcess[str]:
-    """`mypy --strict` (no project config) on `text` written to `folder/models.py`."""
+def mypy_strict(
+    text: str, folder: Path, cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`mypy --strict` (no project config) on `text` written to `folder/models.py`, with the
+    cache folder `cache` (default: one in `folder`)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "models.py").write_text(text, encoding="utf-8")
     command = [sys.executable, "-m", "mypy", "--strict", "--config-file", os.devnull]
-    command += ["--cache-dir", str(folder / ".mypy_cache"), "models.py"]
+    command += ["--cache-dir", str(cache or folder / ".mypy_cache"), "models.py"]
     return subprocess.run(
         command,
         cwd=folder,
@@ -165,6 +168,15 @@ def mypy_strict(text: str, folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
-def run_mypy() -> Callable[[str, Path], subprocess.CompletedProcess[str]]:
-    """`mypy_strict`: type-check a generated models.py text in a folder of its own."""
-    return mypy_strict
+def run_mypy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, Path], subprocess.CompletedProcess[str]]:
+    """`mypy_strict`: type-check a generated models.py text in a folder of its own. One cache
+    for the session: what the models import (pydantic, the SDK, typeshed) is analysed once
+    instead of once per file; each `models.py` is checked afresh, its source having changed."""
+    cache = tmp_path_factory.mktemp("mypy-cache")
+
+    def run(text: str, folder: Path) -> subprocess.CompletedProcess[str]:
+        return mypy_strict(text, folder, cache)
+
+    return run

@@ -140,7 +140,7 @@ def test_a_stopped_worker_counts_the_runs_it_fails(world: World, tmp_path: Path)
     )
     worker.tick()
     assert worker.running == 1
-    worker.shutdown()
+    worker.shutdown(grace_s=0)  # no grace: the run is stopped and failed at once
     assert delta("nango_runs_total", kind="action", state="FAILED") == 1
 
 
