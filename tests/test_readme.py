@@ -159,4 +159,5 @@ def _stop_leftovers(root: Path) -> None:
 def test_the_test_command_is_what_ci_runs() -> None:
     second = [text for text, _ in _blocks("bash") if "pytest" in text]
     assert second and "pip install -q -e '.[test]'" in second[0]
-    assert "python -m pytest" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "&& pytest -n 2)" in second[0]
+    assert "python -m pytest -n 2" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
