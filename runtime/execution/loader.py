@@ -48,9 +48,14 @@ class ProjectLoader:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._models_digest = ""
+        self._models_stat: tuple[int, int] | None = None
         self._registry: ModelRegistry | None = None
         self._scripts: dict[Path, _Loaded] = {}
+        # The project's other modules (helpers, `models`): file -> (mtime, size) when imported.
+        # Kept up to date from the modules that appeared since the last look, so that loading
+        # each of 5,000 scripts costs the same as loading the first.
         self._helpers: dict[str, tuple[int, int]] = {}
+        self._seen_modules: set[str] = set()
         # Whether a module file is one of the project's: resolving every loaded module's path on
         # each script load costs ~0.1 s in a process that has imported a few hundred modules.
         self._is_ours: dict[str, bool] = {}
@@ -61,11 +66,16 @@ class ProjectLoader:
         """The registry of `models.py` (`NANGO_MODELS`), imported again when the file changed."""
         path = self.root / "models.py"
         try:
-            digest = _digest(path)
+            stat = path.stat()
+            seen = (stat.st_mtime_ns, stat.st_size)
+            # hashed only when its stat changed: a project with 5,000 models has a models.py
+            # of megabytes, and each script load checks it
+            digest = self._models_digest if seen == self._models_stat else _digest(path)
         except OSError as exc:
             raise UserError(
                 f"cannot read {path}: {exc.strerror or exc}", hint="Run `nango generate`."
             ) from exc
+        self._models_stat = seen
         if self._registry is not None and digest == self._models_digest and not self._stale():
             return self._registry
         self.forget()
@@ -79,6 +89,7 @@ class ProjectLoader:
             ) from exc
         self._models_digest = digest
         self._registry = ModelRegistry(getattr(module, "NANGO_MODELS", {}))
+        self._remember_helpers()
         return self._registry
 
     # --- scripts -------------------------------------------------------------------------------
@@ -172,16 +183,27 @@ class ProjectLoader:
             file = getattr(module, "__file__", None)
             if not isinstance(file, str) or not file.startswith(prefix):
                 continue
-            ours = self._is_ours.get(file)
-            if ours is None:
-                ours = self._is_ours[file] = _is_project_file(Path(file), self.root)
-            if ours:
+            if self._is_project_file(file):
                 found[name] = file
         return found
 
+    def _is_project_file(self, file: str) -> bool:
+        ours = self._is_ours.get(file)
+        if ours is None:
+            ours = self._is_ours[file] = _is_project_file(Path(file), self.root)
+        return ours
+
     def _remember_helpers(self) -> None:
-        self._helpers = {}
-        for file in self._project_modules().values():
+        """Note the project modules (scripts aside) imported since the last call."""
+        new = sys.modules.keys() - self._seen_modules
+        self._seen_modules.update(new)
+        prefix = str(self.root)
+        for name in new:
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if name.startswith(_SCRIPT_PREFIX) or not isinstance(file, str):
+                continue
+            if not file.startswith(prefix) or not self._is_project_file(file):
+                continue
             try:
                 stat = Path(file).stat()
             except OSError:
@@ -190,10 +212,7 @@ class ProjectLoader:
 
     def _stale(self) -> bool:
         """True when a project module other than a script changed since it was imported."""
-        scripts = {str(p) for p in self._scripts}
         for file, seen in self._helpers.items():
-            if file in scripts:
-                continue
             try:
                 stat = Path(file).stat()
             except OSError:
@@ -211,8 +230,10 @@ class ProjectLoader:
         sys.modules.pop("models", None)
         self._scripts.clear()
         self._helpers.clear()
+        self._seen_modules.clear()
         self._registry = None
         self._models_digest = ""
+        self._models_stat = None
 
 
 def _is_project_file(path: Path, root: Path) -> bool:
