@@ -18,7 +18,10 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.store import Store
 
 _PR_SET_PDEATHSIG = 1
 
@@ -57,22 +60,30 @@ def main() -> int:
     return _run(config)
 
 
-def run_forked(config: dict[str, Any]) -> int:
-    """The run process forked by the worker's server (`runtime.worker.zygote`)."""
+def run_forked(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
+    """The run process forked by the worker's server (`runtime.worker.zygote`), with the
+    server's store (database URL, store) when it opened one: no connection of it is open,
+    the child opens its own."""
     die_with_parent(os.getppid())
-    return _run(config)
+    return _run(config, warm)
 
 
-def _run(config: dict[str, Any]) -> int:
+def _run(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
     limit_memory(int(config["memory_mb"]))
     from runtime.settings import RuntimeSettings
     from runtime.store import open_store
     from runtime.worker.execute import execute_task
 
     settings = RuntimeSettings.model_validate(config["settings"])
-    store = open_store(
-        settings.database, encryption_key=config["encryption_key"], migrate=False, pool_size=2
-    )
+    if warm is not None and warm[0] == settings.database:
+        store = warm[1]
+        # Connections are never shared across a fork: the pool is replaced, the parent's
+        # sockets (there are none: the server closed them) left alone.
+        store.database.engine.dispose(close=False)
+    else:
+        store = open_store(
+            settings.database, encryption_key=config["encryption_key"], migrate=False, pool_size=2
+        )
     try:
         task = store.tasks.get(str(config["task_id"]))
         token = str(config["lease_token"])

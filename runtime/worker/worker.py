@@ -132,7 +132,8 @@ class Worker:
         self._periods = {"due": 1.0, "expire": min(2.0, lease / 2), "schedule": 10.0}
         cwd = settings.data_dir if settings.data_dir.is_dir() else None
         server = [sys.executable, "-P", "-m", "runtime.worker.zygote_server"]
-        self._zygote = Zygote(server, _child_environment(), cwd)
+        warm = {"database": settings.database, "encryption_key": self._key}
+        self._zygote = Zygote(server, _child_environment(), cwd, warm)
         self._stderr_dir: Path | None = None
 
     def run(self, stop: threading.Event) -> None:

@@ -4,10 +4,12 @@ would take more than a machine).
 
 The worker starts one server per worker process (`python -P -m runtime.worker.zygote_server`)
 with the scrubbed environment of a run process (no `NANGO_*` variable: they may hold secrets).
-The server imports what a run needs, then forks a child per request. Its protocol, one JSON object a
-line: the worker writes `{"parent_pid"}` once, then `{"config", "stderr"}` per run; the server
-answers `{"ready"}` once, `{"pid"}` per run, and `{"exit", "code"}` whenever a child ends (the
-code as `Popen.returncode` gives it: negative for a signal).
+The server imports what a run needs, then forks a child per request. Its protocol, one JSON
+object a line: the worker writes `{"parent_pid", "store"}` once (`store`: the database URL and
+encryption key, so the server opens the store once, closes its connections, and its children
+inherit it), then `{"config", "stderr"}` per run; the server answers `{"ready"}` once,
+`{"pid"}` per run, and `{"exit", "code"}` whenever a child ends (the code as
+`Popen.returncode` gives it: negative for a signal).
 
 Each child: stdin and stdout on /dev/null, stderr into the given file (the worker reads its end
 when the run ends without an outcome), killed when the server dies (`PR_SET_PDEATHSIG`), which
@@ -77,9 +79,14 @@ class Zygote:
     (its children died with it: their runs end as killed)."""
 
     def __init__(
-        self, command: Sequence[str], environment: Mapping[str, str], cwd: Path | None
+        self,
+        command: Sequence[str],
+        environment: Mapping[str, str],
+        cwd: Path | None,
+        store: Mapping[str, Any] | None = None,
     ) -> None:
         self._command = list(command)
+        self._store = dict(store or {})
         self._environment = dict(environment)
         self._cwd = cwd
         self._lock = threading.Lock()
@@ -136,7 +143,8 @@ class Zygote:
         )
         assert process.stdin is not None and process.stdout is not None
         self._pids = queue.Queue()
-        process.stdin.write(json.dumps({"parent_pid": os.getpid()}).encode() + b"\n")
+        hello = {"parent_pid": os.getpid(), "store": self._store}
+        process.stdin.write(json.dumps(hello).encode() + b"\n")
         process.stdin.flush()
         if not process.stdout.readline():
             process.wait(10)

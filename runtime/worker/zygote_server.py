@@ -4,13 +4,18 @@ child per request and reports each child's end."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import select
 import signal
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.store import Store
 
 
 def _answer(message: Mapping[str, Any]) -> None:
@@ -28,7 +33,7 @@ def _reap() -> None:
         _answer({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _fork(request: Mapping[str, Any], wakeup: int) -> None:
+def _fork(request: Mapping[str, Any], wakeup: int, warm: tuple[str, Store] | None) -> None:
     pid = os.fork()
     if pid:
         _answer({"pid": pid})
@@ -41,7 +46,7 @@ def _fork(request: Mapping[str, Any], wakeup: int) -> None:
         _redirect(str(request["stderr"]))
         from runtime.worker.runner import run_forked
 
-        code = run_forked(request["config"])
+        code = run_forked(request["config"], warm)
     except BaseException:
         import traceback
 
@@ -84,16 +89,74 @@ class _Lines:
         return lines[0]
 
 
-def _preload() -> None:
-    """What every run needs, loaded once here rather than in each child."""
-    import contextlib
-
+def _preload(store: Mapping[str, Any]) -> tuple[str, Store] | None:
+    """What every run needs, loaded once here rather than in each child: the modules, the
+    provider catalog, the TLS roots, and the store (its database driver imported, its dialect
+    initialised and its statements compiled through one connection, closed before any fork: a
+    child opens connections of its own)."""
     import runtime.credentials.refresh  # imported by a run's first request
     import runtime.worker.execute  # noqa: F401
+    from runtime.http.client import tls_context
     from runtime.http.providers import get_provider
 
     with contextlib.suppress(Exception):  # the bundled provider catalog, parsed once
         get_provider("github")
+    with contextlib.suppress(Exception):  # the TLS roots, loaded once (tens of ms)
+        tls_context()
+    if not store.get("database"):
+        return None
+    from runtime.store import open_store
+
+    try:
+        opened = open_store(
+            str(store["database"]),
+            encryption_key=store.get("encryption_key"),
+            migrate=False,
+            pool_size=2,
+        )
+    except Exception:  # each child opens the store itself, and reports why it cannot
+        return None
+    try:
+        _compile_statements(opened)
+    finally:
+        opened.database.dispose()
+    return str(store["database"]), opened
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _compile_statements(store: Store) -> None:
+    """Run once the statements of every run, against rows that do not exist and in a
+    transaction rolled back, so that SQLAlchemy's compiled forms of them are in the engine's
+    cache a child inherits (compiling them again in every child costs more CPU than the run of
+    an empty sync otherwise)."""
+    from runtime.store import Store
+
+    calls: list[Callable[[Store], object]] = [
+        lambda tx: tx.tasks.get(""),
+        lambda tx: tx.scripts.get(0),
+        lambda tx: tx.environments.get_by_id(0),
+        lambda tx: tx.connections.get_by_id(0, with_credentials=False),
+        lambda tx: tx.integrations.get_by_id(0),
+        lambda tx: tx.syncs.get_by_id(0),
+        lambda tx: tx.tasks.check_lease("", ""),
+        lambda tx: tx.tasks.assign_generation("", ""),
+        lambda tx: tx.syncs.record_success(0, last_sync_date=0, result={}),
+        lambda tx: tx.tasks.finish("", "", "SUCCEEDED", counts={}),
+        lambda tx: tx.tasks.finish("", "", "FAILED", error={}, counts={}),
+        lambda tx: tx.logs.append("", [("info", "")]),  # last: it may break the transaction
+    ]
+    try:
+        with store.database.write() as connection:
+            bound = Store(store.database.bound(connection), None)
+            for call in calls:
+                with contextlib.suppress(Exception):
+                    call(bound)
+            raise _RolledBack
+    except Exception:  # _RolledBack, or a database error: the children compile what is missing
+        return
 
 
 def main() -> int:
@@ -101,13 +164,15 @@ def main() -> int:
     from runtime.worker.runner import die_with_parent
 
     requests = _Lines(0)
-    die_with_parent(int(json.loads(requests.first())["parent_pid"]))
-    _preload()
+    hello = json.loads(requests.first())
+    die_with_parent(int(hello["parent_pid"]))
+    warm = _preload(hello.get("store") or {})
 
     read_end, wakeup = os.pipe()
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
     signal.signal(signal.SIGCHLD, lambda _signal, _frame: None)
+    gc.freeze()  # what was loaded stays shared: a child's collections neither scan nor copy it
     _answer({"ready": True})
     while not requests.is_closed:
         ready, _, _ = select.select([requests.fd, read_end], [], [], 1.0)
@@ -116,7 +181,7 @@ def main() -> int:
         _reap()
         if requests.fd in ready:
             for line in requests.read():
-                _fork(json.loads(line), wakeup)
+                _fork(json.loads(line), wakeup, warm)
     return 0
 
 
