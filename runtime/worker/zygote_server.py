@@ -4,6 +4,7 @@ child per request and reports each child's end."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
@@ -91,18 +92,17 @@ class _Lines:
 
 def _preload(store: Mapping[str, Any]) -> tuple[str, Store] | None:
     """What every run needs, loaded once here rather than in each child: the modules, the
-    provider catalog, the TLS roots, and the store (its database driver imported, its dialect
-    initialised and its statements compiled through one connection, closed before any fork: a
-    child opens connections of its own)."""
+    provider catalog, an HTTP client's modules and TLS roots, and the store (its database
+    driver imported, its dialect initialised and its statements compiled through one
+    connection, closed before any fork: a child opens connections of its own)."""
     import runtime.credentials.refresh  # imported by a run's first request
     import runtime.worker.execute  # noqa: F401
-    from runtime.http.client import tls_context
     from runtime.http.providers import get_provider
 
     with contextlib.suppress(Exception):  # the bundled provider catalog, parsed once
         get_provider("github")
-    with contextlib.suppress(Exception):  # the TLS roots, loaded once (tens of ms)
-        tls_context()
+    with contextlib.suppress(Exception):
+        asyncio.run(_open_client())
     if not store.get("database"):
         return None
     from runtime.store import open_store
@@ -121,6 +121,14 @@ def _preload(store: Mapping[str, Any]) -> tuple[str, Store] | None:
     finally:
         opened.database.dispose()
     return str(store["database"]), opened
+
+
+async def _open_client() -> None:
+    """Open and close a run's HTTP client: the TLS roots are loaded (tens of ms) and what
+    httpx imports on a client's first use and close (httpcore, over 100 ms) is imported."""
+    from runtime.http.client import build_client, close
+
+    await close(build_client())
 
 
 class _RolledBack(Exception):
