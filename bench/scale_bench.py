@@ -13,7 +13,10 @@ do not enter them.
   burst       the same schedules all due at the same instant (for reference: it measures how
               fast 3 workers drain them, not the scheduler's latency).
   throughput  `--tasks` empty sync runs queued at once, with 1, 2 and 4 workers: runs per second
-              from the first start to the last end. Target: 2 workers >= 1.6x 1 worker.
+              from the first start to the last end. Target: 2 workers >= 1.6x 1 worker. And
+              the CPU time (user + system) of the worker processes, their run servers and run
+              processes, divided by the runs (`getrusage(RUSAGE_CHILDREN)` of this process
+              around the workers' life: their start-up is included, PostgreSQL's share not).
 
 Workers run `NANGO_WORKER_CONCURRENCY` runs at once (4 by default, `--concurrency`). The exit
 code is 0, or 1 when a target is missed.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -249,26 +253,42 @@ def latency(bench: Bench, syncs: int, *, spread: bool, window_s: float) -> tuple
     return delays, due
 
 
-def throughput(bench: Bench, workers: int, tasks: int) -> float:
-    """Empty sync runs per second with `workers` workers (see the module docstring)."""
-    from runtime.scheduler.control import SyncTarget, trigger_syncs
-    from runtime.settings import RuntimeSettings
-
-    with bench.database() as (url, store, key), bench.workers(workers, url, key):
+def throughput(bench: Bench, workers: int, tasks: int) -> tuple[float, float]:
+    """Empty sync runs per second with `workers` workers, and the CPU seconds per run of the
+    worker processes and their descendants (see the module docstring)."""
+    with bench.database() as (url, store, key):
         connections = deploy(store, bench.folder, tasks)
-        environment = store.environments.get("dev")
-        assert environment is not None
-        every = store.connections.list_all(environment.id)
-        settings = RuntimeSettings(data_dir=bench.folder, database_url=url)
-        with store.transaction() as tx:
-            trigger_syncs(tx, settings, every, [SyncTarget("empty")])
-        runs = runs_of(store, len(connections), timeout=600)
+        before = _children_cpu()
+        with bench.workers(workers, url, key):
+            runs = _run_all(bench, store, url, len(connections))
+        cpu = _children_cpu() - before
     done = [run for run in runs if run.state == "SUCCEEDED"]
     if len(done) != tasks:
         raise SystemExit(f"{tasks - len(done)} of {tasks} runs did not succeed")
     first = min(to_us(run.started_at) for run in done if run.started_at)
     last = max(to_us(run.finished_at) for run in done if run.finished_at)
-    return tasks / ((last - first) / 1_000_000)
+    return tasks / ((last - first) / 1_000_000), cpu / tasks
+
+
+def _run_all(bench: Bench, store: Store, url: str, count: int) -> list[Task]:
+    """Queue a run of the empty sync on every connection; the runs once all ended."""
+    from runtime.scheduler.control import SyncTarget, trigger_syncs
+    from runtime.settings import RuntimeSettings
+
+    environment = store.environments.get("dev")
+    assert environment is not None
+    every = store.connections.list_all(environment.id)
+    settings = RuntimeSettings(data_dir=bench.folder, database_url=url)
+    with store.transaction() as tx:
+        trigger_syncs(tx, settings, every, [SyncTarget("empty")])
+    return runs_of(store, count, timeout=600)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the ended child processes and their own descendants
+    (a worker waits for its run server, which waits for each run process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -316,10 +336,12 @@ def report_latency(bench: Bench, options: argparse.Namespace) -> bool:
 def report_throughput(bench: Bench, options: argparse.Namespace) -> bool:
     rates = {}
     for count in (int(n) for n in options.workers.split(",")):
-        rates[count] = throughput(bench, count, options.tasks)
+        rates[count], cpu = throughput(bench, count, options.tasks)
         print(
             f"throughput: {count} worker(s) x {options.concurrency} at once: "
-            f"{rates[count]:.1f} empty runs/s ({options.tasks} runs)",
+            f"{rates[count]:.1f} empty runs/s ({options.tasks} runs); CPU of the worker "
+            f"processes and their run processes {cpu * 1000:.0f} ms per run (their start-up "
+            "included; PostgreSQL's not)",
             flush=True,
         )
     if 1 not in rates or 2 not in rates:
