@@ -200,10 +200,11 @@ def observe_started(task: Task) -> None:
         log.debug("could not count the start of run %s", task.id, exc_info=True)
 
 
-def observe_ended(store: Store, task_id: str) -> None:
-    """Count the end of a run this process ran, from its row (nothing if it has not ended)."""
+def observe_ended(store: Store, task_id: str, ended: Task | None = None) -> None:
+    """Count the end of a run this process ran, from its row (nothing if it has not ended);
+    `ended`: its row as the caller just read it, when ended (spares reading it again)."""
     try:
-        task = store.tasks.get(task_id)
+        task = ended if ended is not None and ended.is_done else store.tasks.get(task_id)
         if task is not None and task.is_done:
             process_metrics().ended(task)
     except Exception:

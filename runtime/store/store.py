@@ -77,6 +77,17 @@ class Store:
             yield Store(self.database.bound(connection), self._cipher)
 
     @contextmanager
+    def reading(self) -> Iterator[Store]:
+        """A view of the store whose reads share one transaction (one connection checked out,
+        one BEGIN and COMMIT for all of them). Reads only: on SQLite a write through it would
+        not hold the database's write lock."""
+        if self.database.is_bound:
+            yield self
+            return
+        with self.database.read() as connection:
+            yield Store(self.database.bound(connection), self._cipher)
+
+    @contextmanager
     def fenced(self, task_id: str, lease_token: str) -> Iterator[Store]:
         """A transaction for a write of a run: it first checks that `lease_token` still holds
         the task's lease (`LeaseLostError` otherwise), so a run whose lease was lost (expired,

@@ -21,10 +21,10 @@ from runtime.execution.run import NO_INPUT, RunContext, run_script
 from runtime.http.providers import Provider, UnknownProviderError, get_provider
 from runtime.scheduler.control import enqueue_action, wait_for_task
 from runtime.settings import RuntimeSettings
-from runtime.store import Connection, Environment, Store
+from runtime.store import Connection, Environment, Integration, Store
 from runtime.store.errors import LeaseLostError
 from runtime.store.scripts import Script
-from runtime.store.syncs import BASE_VARIANT
+from runtime.store.syncs import BASE_VARIANT, SyncSchedule
 from runtime.store.tasks import Task
 from runtime.store.timestamps import optional_from_us, to_us
 from runtime.worker.bundles import materialise, script_path
@@ -85,7 +85,10 @@ def _setup_failure(exc: NangoError) -> dict[str, Any]:
 
 def provider_for(store: Store, connection: Connection) -> Provider:
     """The connection's provider from the catalog, with its integration's base URL override."""
-    integration = store.integrations.get_by_id(connection.integration_id)
+    return _provider(store.integrations.get_by_id(connection.integration_id), connection)
+
+
+def _provider(integration: Integration | None, connection: Connection) -> Provider:
     try:
         provider = get_provider(integration.provider if integration else connection.provider)
     except UnknownProviderError as exc:
@@ -102,7 +105,9 @@ def _prepare(
     settings: RuntimeSettings,
     transport: Transport | None,
 ) -> _Prepared:
-    script, environment, connection = _subjects(store, settings, task)
+    subjects = _subjects(store, task)
+    script, environment = subjects.script, subjects.environment
+    connection = load_connection(store, settings, environment, subjects.connection)
     kind: ScriptKind = task.kind
     variant = str(task.payload.get("variant") or BASE_VARIANT)
     state = RunState(
@@ -113,7 +118,7 @@ def _prepare(
     last_sync_date = None
     if kind == "sync":
         state.generation = store.tasks.assign_generation(task.id, lease_token)
-        last_sync_date = _begin_sync(store, task, lease_token, script, connection, variant)
+        last_sync_date = _begin_sync(store, task, lease_token, subjects, connection.id, variant)
     backend = StoredBackend(
         store=store,
         settings=settings,
@@ -121,7 +126,7 @@ def _prepare(
         task=task,
         lease_token=lease_token,
         connection=connection,
-        provider=provider_for(store, connection),
+        provider=_provider(subjects.integration, connection),
         state=state,
         checkpoint_key=checkpoint_key(script, variant),
         variant=variant,
@@ -144,18 +149,32 @@ def _prepare(
     )
 
 
-def _subjects(
-    store: Store, settings: RuntimeSettings, task: Task
-) -> tuple[Script, Environment, Connection]:
-    """The run's deployed script, environment and connection (with its credentials)."""
-    script = store.scripts.get(task.script_id) if task.script_id is not None else None
-    if script is None or task.connection_id is None:
-        raise ScriptError("The deployed script of this run no longer exists")
-    environment = store.environments.get_by_id(task.environment_id)
-    stored = store.connections.get_by_id(task.connection_id, with_credentials=False)
-    if environment is None or stored is None:
-        raise ScriptError("The connection of this run was deleted", error_type="unknown_connection")
-    return script, environment, load_connection(store, settings, environment, stored)
+@dataclass
+class _Subjects:
+    script: Script
+    environment: Environment
+    connection: Connection  # without its credentials
+    integration: Integration | None
+    schedule: SyncSchedule | None
+
+
+def _subjects(store: Store, task: Task) -> _Subjects:
+    """The rows the run is about, read in one transaction: its deployed script, environment,
+    connection (credentials not loaded), integration and sync schedule."""
+    with store.reading() as view:
+        script = view.scripts.get(task.script_id) if task.script_id is not None else None
+        if script is None or task.connection_id is None:
+            raise ScriptError("The deployed script of this run no longer exists")
+        environment = view.environments.get_by_id(task.environment_id)
+        stored = view.connections.get_by_id(task.connection_id, with_credentials=False)
+        if environment is None or stored is None:
+            raise ScriptError(
+                "The connection of this run was deleted", error_type="unknown_connection"
+            )
+        integration = view.integrations.get_by_id(stored.integration_id)
+        sync_id = task.sync_id if task.kind == "sync" else None
+        schedule = None if sync_id is None else view.syncs.get_by_id(sync_id)
+    return _Subjects(script, environment, stored, integration, schedule)
 
 
 def checkpoint_key(script: Script, variant: str) -> str:
@@ -168,14 +187,14 @@ def _begin_sync(
     store: Store,
     task: Task,
     lease_token: str,
-    script: Script,
-    connection: Connection,
+    subjects: _Subjects,
+    connection_id: int,
     variant: str,
 ) -> int | None:
     """Apply the run's reset and emptyCache options; the sync's `last_sync_date` (µs)."""
     from runtime.store import model_name
 
-    schedule = store.syncs.get_by_id(task.sync_id) if task.sync_id is not None else None
+    script, schedule = subjects.script, subjects.schedule
     last = None if schedule is None or schedule.last_sync_date is None else schedule.last_sync_date
     reset, empty = bool(task.payload.get("reset")), bool(task.payload.get("empty_cache"))
     if not (reset or empty):
@@ -183,14 +202,14 @@ def _begin_sync(
     key = checkpoint_key(script, variant)
     with store.fenced(task.id, lease_token) as tx:
         if reset:
-            tx.checkpoints.clear(connection.id, key)
-            tx.checkpoints.clear_prefix(connection.id, f"{key}:trackDeletes")
+            tx.checkpoints.clear(connection_id, key)
+            tx.checkpoints.clear_prefix(connection_id, f"{key}:trackDeletes")
             if schedule is not None:
                 tx.syncs.reset(schedule.id)
             tx.tasks.set_run_type(task.id, "INITIAL")
         if empty:
             for model in script.config.get("output") or []:
-                tx.records.delete_all_for_model(connection.id, model_name(model, variant))
+                tx.records.delete_all_for_model(connection_id, model_name(model, variant))
     return None if reset or last is None else to_us(last)
 
 

@@ -265,8 +265,7 @@ class Worker:
             code = child.process.poll()
             if code is not None:
                 del self._children[task_id]
-                self._ended(child, code)
-                metrics.observe_ended(self.store, task_id)
+                metrics.observe_ended(self.store, task_id, self._ended(child, code))
             elif now >= child.deadline:
                 del self._children[task_id]
                 _kill(child.process)
@@ -292,11 +291,13 @@ class Worker:
         _kill(child.process)
         metrics.observe_ended(self.store, child.task.id)
 
-    def _ended(self, child: _Child, code: int) -> None:
+    def _ended(self, child: _Child, code: int) -> Task | None:
+        """Fail the run if its process ended without recording an outcome; the run's row
+        when it had ended already."""
         stderr = child.stderr_tail()
         task = self.store.tasks.get(child.task.id)
         if task is None or task.state != "STARTED" or task.lease_token != child.token:
-            return  # the child recorded its outcome (or lost its lease)
+            return task  # the child recorded its outcome (or lost its lease)
         reason = _describe_exit(code, stderr, self.settings.script_memory_mb)
         if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
             self.store.logs.append(child.task.id, [("error", reason)])
@@ -304,6 +305,7 @@ class Worker:
             log.warning(
                 "run %s: %s", child.task.id, reason, extra=run_context(child.task, self.store)
             )
+        return None
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Stop: no more claims; running children go on for up to `grace_s` (the setting

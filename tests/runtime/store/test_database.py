@@ -295,6 +295,19 @@ def test_nested_transactions_are_one(world: World) -> None:
     assert store.records.count_live(world.connection_id) == {}
 
 
+def test_reads_through_a_reading_view_share_one_connection(world: World) -> None:
+    store = world.store
+    store.checkpoints.save(world.connection_id, "sync:issues", {"page": 1})
+    with store.reading() as view:
+        assert view.database.is_bound and not store.database.is_bound
+        with view.database.read() as first, view.database.read() as second:
+            assert first is second
+        assert view.checkpoints.get(world.connection_id, "sync:issues").value == {"page": 1}
+        assert view.connections.get_by_id(world.connection_id) is not None
+        with view.reading() as nested:
+            assert nested is view
+
+
 def test_a_stuck_sqlite_writer_gives_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
