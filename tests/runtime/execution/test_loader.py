@@ -40,6 +40,7 @@ GREETING = "hello"
 SCRIPT = """\
 import exectests_runs
 import helpers
+import models
 from models import Item
 
 exectests_runs.bodies.append("script")
@@ -133,6 +134,31 @@ def test_a_changed_models_file_imports_every_module_afresh(
     assert again.Item is sys.modules["models"].Item
     assert again.Item is not first.Item
     assert bodies == ["models", "helpers", "script", "models", "helpers", "script"]
+
+
+def test_a_script_edited_twice_within_a_second_runs_its_new_text(
+    root: Path, loader: ProjectLoader, bodies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's bytecode cache knows a file by its size and whole second of modification: an edit
+    of the same size in the same second must not bring the old code back."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    script = root / "github" / "syncs" / "items.py"
+    helper = root / "helpers.py"
+    rewrite(script, SCRIPT + "VERSION = 1\n", ns=5 * 10**9)
+    rewrite(helper, HELPERS, ns=5 * 10**9)
+    assert loader.script(script).VERSION == 1
+
+    rewrite(script, SCRIPT + "VERSION = 2\n", ns=5 * 10**9 + 1000)
+    assert loader.script(script).VERSION == 2
+
+    rewrite(helper, HELPERS.replace("hello", "HELLO"), ns=5 * 10**9 + 2000)
+    assert loader.script(script).helpers.GREETING == "HELLO"
+
+    models = root / "models.py"
+    rewrite(models, MODELS + "VERSION = 1\n", ns=5 * 10**9 + 3000)
+    assert loader.script(script).models.VERSION == 1  # type: ignore[attr-defined]
+    rewrite(models, MODELS + "VERSION = 2\n", ns=5 * 10**9 + 4000)
+    assert loader.script(script).models.VERSION == 2  # type: ignore[attr-defined]
 
 
 def test_the_project_root_is_importable(root: Path, loader: ProjectLoader) -> None:
