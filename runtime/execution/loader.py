@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from runtime.errors import ScriptLoadError, UserError
+from runtime.execution.isolation import exits_refused
 from runtime.sdk.validation import ModelRegistry
 
 __all__ = ["ProjectLoader", "accepts_input", "forget_projects", "loader_for"]
@@ -102,7 +103,8 @@ class ProjectLoader:
         self.forget()
         self._activate()
         try:
-            module = importlib.import_module("models")
+            with exits_refused():
+                module = importlib.import_module("models")
         except Exception as exc:
             raise UserError(
                 f"cannot import {path}: {type(exc).__name__}: {exc}",
@@ -159,7 +161,8 @@ class ProjectLoader:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            with exits_refused():
+                spec.loader.exec_module(module)
         except BaseException as exc:
             del sys.modules[name]
             if isinstance(exc, KeyboardInterrupt):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from runtime.execution.description import ScriptDescription, ScriptKind
 from runtime.execution.run import NO_INPUT, Outcome, RunContext, run_script
 from runtime.http.request import ProxyCall
 from runtime.sdk.types import Connection, ProxyResponse
-from tests.helpers import write_tree
+from tests.helpers import REPO_ROOT, write_tree
 
 MODELS = """\
 from runtime.sdk import models as _ms
@@ -383,6 +385,63 @@ def test_a_script_that_tries_to_end_the_process_fails_its_run(
     assert f"the script called {shown}: a script cannot end the process" in error.message
     assert error.payload["stacktrace"] == [f"script.py:7 in run_action: {call}"]
     assert os._exit is real_exit
+
+
+EXIT_DRIVER = """\
+import json
+import sys
+from pathlib import Path
+
+from runtime.backends.capture import Capture
+from runtime.backends.local import LocalBackend
+from runtime.execution.description import ScriptDescription
+from runtime.execution.loader import loader_for
+from runtime.execution.run import RunContext, run_script
+from runtime.sdk.types import Connection
+
+
+
+class NoHttp:
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+
+root = Path(sys.argv[1])
+path = root / "github" / "actions" / "script.py"
+loader_for(root).script(path)  # imported before the run, outside its guard
+capture = Capture()
+connection = Connection("c", "github", "github")
+backend = LocalBackend(http=NoHttp(), connection=connection, capture=capture)
+description = ScriptDescription("action", "script", "github", path, root)
+outcome = run_script(description, RunContext("c"), backend, hooks=capture)
+print(json.dumps(outcome.error.to_json()))
+sys.exit(7)
+"""
+
+
+@pytest.mark.slow
+def test_an_exit_bound_at_import_cannot_end_the_process_with_success(root: Path) -> None:
+    """`from os import _exit` binds the function at import; run in a process of its own, since
+    a guard that failed would end this one."""
+    text = "from os import _exit\n\n\nasync def run_action(nango):\n    _exit(0)\n"
+    write_tree(root, {"github/actions/script.py": text})
+    driver = root.parent / "driver.py"
+    driver.write_text(EXIT_DRIVER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(driver), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 7, done.stderr
+    error = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "the script called os._exit(0)" in error["message"]
 
 
 # --- other kinds ---------------------------------------------------------------------------------
