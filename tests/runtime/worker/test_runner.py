@@ -5,6 +5,7 @@ its lease token."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from runtime.scheduler.control import SyncTarget, trigger_syncs
 from runtime.store import Store
 from runtime.store.tasks import Task
 from runtime.store.timestamps import now_us
-from runtime.worker import runner
+from runtime.worker import Worker, runner
 from runtime.worker.zygote_server import _preload
 from tests.runtime.store.conftest import TEST_KEY
 from tests.runtime.worker.conftest import Deployed
@@ -38,6 +39,15 @@ from models import NangoSync
 
 async def fetch_data(nango: NangoSync) -> None:
     await nango.log("nothing to fetch")
+"""
+HANGING = """\
+import asyncio
+
+from models import NangoSync
+
+
+async def fetch_data(nango: NangoSync) -> None:
+    await asyncio.sleep(120)
 """
 FILES = {"nango.yaml": CONFIG, "github/syncs/empty.py": EMPTY}
 
@@ -111,3 +121,43 @@ def test_a_run_on_the_server_store_without_its_lease_writes_nothing(
     assert expired is not None and expired.state == "FAILED"
     assert expired.error is not None and expired.error["type"] == "lease_expired"
     assert deployed.logs(expired) == []
+
+
+def test_a_killed_run_process_of_the_server_ends_failed(
+    deploy_project: Callable[..., Deployed], store_url: str
+) -> None:
+    deployed = deploy_project({**FILES, "github/syncs/empty.py": HANGING})
+    settings = deployed.settings.model_copy(
+        update={"database_url": store_url, "worker_concurrency": 2, "lease_seconds": 30}
+    )
+    deployed.settings = settings
+    store = deployed.world.store
+    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
+    assert connection is not None
+    trigger_syncs(store, settings, [connection], [SyncTarget("empty")])
+    worker = Worker(settings, store, encryption_key=TEST_KEY)
+    try:
+        environment = deployed.world.environment_id
+        task = tick_until(worker, store, environment, lambda run: run.generation is not None)
+        worker._children[task.id].process.kill()  # SIGKILL, mid-run
+        done = tick_until(worker, store, environment, lambda run: run.is_done)
+    finally:
+        worker.shutdown(0)
+    assert done.state == "FAILED" and done.error is not None
+    assert "killed by SIGKILL" in done.error["message"]
+    assert deployed.logs(done)[-1] == done.error["message"]
+
+
+def tick_until(
+    worker: Worker, store: Store, environment_id: int, reached: Callable[[Task], bool]
+) -> Task:
+    """Tick the worker until its only run has `reached` (the run process assigned the run's
+    generation: it is running, with a connection of its own)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        worker.tick()
+        runs = store.tasks.list_runs(environment_id, limit=10)
+        if runs and reached(runs[0]):
+            return runs[0]
+        time.sleep(0.1)
+    raise AssertionError("the run did not get there")
