@@ -1,6 +1,7 @@
 """Scheduling latency and task throughput of worker processes on PostgreSQL.
 
-    python bench/scale_bench.py [--syncs 1000] [--tasks 300] [--workers 1,2,4] [--quick]
+    python bench/scale_bench.py [--syncs 1000] [--tasks 300] [--workers 1,2,4] [--window 60]
+        [--skip-burst] [--skip-latency] [--skip-throughput]
 
 Each measure runs on a fresh database with `nango runtime start --role worker` processes (ready
 before the work is made), a deployed sync whose script does nothing, and one connection per
@@ -303,10 +304,13 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--skip-burst", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nango-scale-bench-") as folder:
         bench = Bench(options.database, options.concurrency, Path(folder))
-        failed = report_latency(bench, options)
+        failed = False
+        if not options.skip_latency:
+            failed |= report_latency(bench, options)
         if not options.skip_throughput:
             failed |= report_throughput(bench, options)
     return 1 if failed else 0
