@@ -56,6 +56,10 @@ NON_SYNC_KINDS = ("action", "on-event", "webhook")
 RESUMABLE_KINDS = ("sync", "webhook")
 KILL_GRACE_S = 15.0
 STDERR_LINES = 40
+#: How long a run process that recorded its outcome may take to exit before it is stopped.
+ENDED_PROCESS_GRACE_S = 5.0
+#: Errors the expiring pass gives a run it fails (its process no longer holds the run).
+_ENDED_BY_EXPIRY = frozenset({"lease_expired", "timeout"})
 
 
 def run_worker(
@@ -282,6 +286,12 @@ class Worker:
         lease = self.settings.lease_seconds
         if self.store.tasks.heartbeat(child.task.id, child.token, lease_seconds=lease):
             return
+        task = self.store.tasks.get(child.task.id)
+        if _ended_by_its_process(task, child.token):
+            # it recorded its outcome and is exiting: `_supervise` reaps it (and counts its
+            # end once); one that lingers is stopped at a short deadline, without a warning
+            child.deadline = min(child.deadline, time.monotonic() + ENDED_PROCESS_GRACE_S)
+            return
         log.warning(
             "run %s lost its lease: its process is stopped",
             child.task.id,
@@ -341,6 +351,14 @@ class Worker:
             return
         error = {"type": "worker_stopped", "message": "the worker running it stopped"}
         self.store.tasks.fail(task.id, child.token, error)
+
+
+def _ended_by_its_process(task: Task | None, token: str) -> bool:
+    """True when the run ended under `token` (its own outcome), not failed by the expiring
+    pass (lease or time limit) nor by another holder of the run."""
+    if task is None or task.state == "STARTED" or task.lease_token != token:
+        return False
+    return (task.error or {}).get("type") not in _ENDED_BY_EXPIRY
 
 
 def _child_environment() -> dict[str, str]:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from runtime.observability.metrics import process_metrics
 from runtime.settings import RuntimeSettings
 from runtime.store import Store
 from runtime.store.tasks import NewTask, Task, Timeouts
+from runtime.store.timestamps import now_us
 from runtime.worker import Worker, run_worker
 from runtime.worker.worker import _describe_exit
 from tests.runtime.store.conftest import TEST_KEY, World
@@ -51,6 +53,12 @@ def tick_until(worker: Worker, store: Store, task_id: str, timeout: float = 20) 
     raise AssertionError("the run did not end")
 
 
+def metrics_ended() -> float:
+    """Runs of kind action that this process counted as ended SUCCEEDED."""
+    value = process_metrics().runs.labels("action", "SUCCEEDED")._value.get()
+    return float(value)
+
+
 def test_a_child_that_dies_without_an_outcome_fails_its_run(world: World, tmp_path: Path) -> None:
     task = add_task(world)
     code = "print('Traceback: boom', file=sys.stderr); sys.exit(3)"
@@ -80,7 +88,9 @@ def test_heartbeats_keep_a_long_run_alive(world: World, tmp_path: Path) -> None:
     assert stopped.error == {"type": "worker_stopped", "message": "the worker running it stopped"}
 
 
-def test_a_lost_lease_stops_the_child(world: World, tmp_path: Path) -> None:
+def test_a_lost_lease_stops_the_child(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     task = add_task(world)
     worker = Worker(
         settings(tmp_path), world.store, encryption_key=TEST_KEY, runner=child("time.sleep(60)")
@@ -88,14 +98,40 @@ def test_a_lost_lease_stops_the_child(world: World, tmp_path: Path) -> None:
     worker.tick()
     assert worker.running == 1
     (process,) = [c.process for c in worker._children.values()]
-    claimed = world.store.tasks.get(task.id)
-    assert claimed is not None and claimed.lease_token is not None
-    world.store.tasks.fail(task.id, claimed.lease_token, {"type": "taken", "message": "x"})
+    expired = world.store.tasks.expire(now=now_us() + 3_600_000_000)  # its lease ran out
+    assert [t.id for t in expired] == [task.id]
     deadline = time.monotonic() + 10
     while worker.running and time.monotonic() < deadline:
         worker.tick()
         time.sleep(0.1)
     assert worker.running == 0 and process.poll() is not None
+    assert f"run {task.id} lost its lease" in caplog.text
+
+
+def test_a_run_that_recorded_its_outcome_is_not_said_to_have_lost_its_lease(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A heartbeat between the outcome written and the process's exit finds the run ended:
+    that is the run's own end, not a lost lease; the process is reaped, or stopped if it
+    lingers, without a warning, and its end is counted once."""
+    task = add_task(world)
+    worker = Worker(
+        settings(tmp_path), world.store, encryption_key=TEST_KEY, runner=child("time.sleep(60)")
+    )
+    worker.tick()
+    (running,) = worker._children.values()
+    world.store.tasks.finish(task.id, running.token, "SUCCEEDED", output={"ok": True})
+    running.next_heartbeat = 0  # due now
+    before = metrics_ended()
+    deadline = time.monotonic() + 20
+    while worker.running and time.monotonic() < deadline:
+        worker.tick()
+        time.sleep(0.1)
+    assert worker.running == 0 and running.process.poll() is not None
+    assert "lost its lease" not in caplog.text
+    done = world.store.tasks.get(task.id)
+    assert done is not None and done.state == "SUCCEEDED" and done.output == {"ok": True}
+    assert metrics_ended() == before + 1
 
 
 def test_a_run_past_its_limit_is_killed(
