@@ -6,6 +6,9 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from cli import process
 
@@ -28,8 +31,29 @@ def test_at_start_leaves_an_imported_httpx_alone() -> None:
 
     saved = sys.modules.get("httpx._main")
     process.at_start()
+    process.resume()
     assert sys.modules.get("httpx._main") is saved
     assert httpx.Client is not None
+
+
+def test_the_collector_paused_at_start_runs_again_once_a_command_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    monkeypatch.chdir(tmp_path)  # not a project: the command starts, then fails
+    process.at_start()
+    try:
+        assert not gc.isenabled()
+        result = CliRunner().invoke(app, ["generate"])
+        assert result.exit_code != 0
+        assert gc.isenabled()
+    finally:
+        process.resume()
+        gc.enable()
+        gc.unfreeze()
 
 
 def test_paused_collector_disables_then_freezes_and_restores() -> None:
