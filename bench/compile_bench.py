@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from generate_bench import config_text  # noqa: E402  (this folder is on sys.path)
+from generate_bench import alternated, config_text, linearity_report  # noqa: E402  (this folder is on sys.path)
 
-TARGET_RATIO = 1.3
 NANGO = Path(sys.executable).with_name("nango")
 
 
@@ -68,22 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             generate(project_root=roots[size])
         for size in sizes:  # warm-up: page cache, compiled modules
             timed_compile(roots[size], size)
-        times: dict[int, list[float]] = {size: [] for size in sizes}
-        for _ in range(options.repeat):
-            for size in sizes:
-                times[size].append(timed_compile(roots[size], size))
-    per_script = {size: statistics.median(times[size]) / size for size in sizes}
-    print(f"`nango compile` as a process, median of {options.repeat}")
-    for size in sizes:
-        median = statistics.median(times[size])
-        print(f"  {size:>6} syncs: {median:7.2f} s  {per_script[size] * 1e3:7.3f} ms per script")
-    ratio = per_script[sizes[-1]] / per_script[sizes[0]]
-    verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-    print(
-        f"per-script time at {sizes[-1]} / at {sizes[0]}: {ratio:.2f}x "
-        f"{verdict} (target <= {TARGET_RATIO}x: linear)"
-    )
-    return 0 if verdict == "PASS" else 1
+        times = alternated(sizes, options.repeat, lambda size: timed_compile(roots[size], size))
+    return linearity_report(f"`nango compile` as a process, median of {options.repeat}", times)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,12 +87,29 @@ def main(argv: list[str] | None = None) -> int:
             (roots[size] / "nango.yaml").write_text(config_text(size), encoding="utf-8")
         for size in sizes:  # warm-up: imports, page cache
             timed_generate(roots[size], size)
-        times: dict[int, list[float]] = {size: [] for size in sizes}
-        for _ in range(options.repeat):
-            for size in sizes:
-                times[size].append(timed_generate(roots[size], size))
+        times = alternated(sizes, options.repeat, lambda size: timed_generate(roots[size], size))
+    return linearity_report(
+        f"generate() in-process, median of {options.repeat} (stubs written each time)", times
+    )
+
+
+def alternated(
+    sizes: list[int], repeat: int, run: Callable[[int], float]
+) -> dict[int, list[float]]:
+    """`repeat` times of `run(size)` for each size, the sizes taking turns."""
+    times: dict[int, list[float]] = {size: [] for size in sizes}
+    for _ in range(repeat):
+        for size in sizes:
+            times[size].append(run(size))
+    return times
+
+
+def linearity_report(title: str, times: dict[int, list[float]]) -> int:
+    """Print each size's median and time per script, and the ratio of the per-script time at the
+    largest size to that at the smallest; 0 when it is within TARGET_RATIO (linear), else 1."""
+    sizes = sorted(times)
     per_script = {size: statistics.median(times[size]) / size for size in sizes}
-    print(f"generate() in-process, median of {options.repeat} (stubs written each time)")
+    print(title)
     for size in sizes:
         median = statistics.median(times[size])
         print(f"  {size:>6} syncs: {median:7.3f} s  {per_script[size] * 1e3:7.3f} ms per script")

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-__all__ = ["ExitAttempt", "ThreadOutcome", "guarded", "run_with_time_limit"]
+__all__ = ["ExitAttempt", "ThreadOutcome", "exits_refused", "guarded", "run_with_time_limit"]
 
 _CANCEL_GRACE_S = 2.0
 _INTERRUPT_GRACE_S = 1.0
@@ -107,6 +107,18 @@ def _guarded_exit(status: int) -> NoReturn:
     raise ExitAttempt(status)
 
 
+@contextlib.contextmanager
+def exits_refused() -> Iterator[None]:
+    """`os._exit()` raises `ExitAttempt` instead of exiting. Scripts are imported under it too,
+    so that a module binding the function at import (`from os import _exit`) binds this one."""
+    saved = os._exit, posix._exit
+    os._exit = posix._exit = _guarded_exit
+    try:
+        yield
+    finally:
+        os._exit, posix._exit = saved
+
+
 class _ShownStream(io.TextIOBase):
     """`sys.stderr` for the script: text passes through `shown` on its way to the real stream
     (which keeps answering everything else: `isatty`, `fileno`, `encoding`...)."""
@@ -149,7 +161,7 @@ def guarded(
             stderr.write(shown + "\n")
             stderr.flush()
 
-    saved_stdout, saved_exit = sys.stdout, (os._exit, posix._exit)
+    saved_stdout = sys.stdout
     with contextlib.suppress(Exception):
         saved_stdout.flush()
     redirect: _FdRedirect | None = None
@@ -159,11 +171,10 @@ def guarded(
     sys.stdout = writer
     if shown is not None:
         sys.stderr = _ShownStream(stderr, shown)
-    os._exit = posix._exit = _guarded_exit
     try:
-        yield
+        with exits_refused():
+            yield
     finally:
-        os._exit, posix._exit = saved_exit
         sys.stdout, sys.stderr = saved_stdout, stderr
         writer.flush()
         if redirect is not None:

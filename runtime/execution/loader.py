@@ -10,19 +10,22 @@ stale survives a change). One project is active at a time: `models` is a process
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from runtime.errors import ScriptLoadError, UserError
+from runtime.execution.isolation import exits_refused
 from runtime.sdk.validation import ModelRegistry
 
 __all__ = ["ProjectLoader", "accepts_input", "forget_projects", "loader_for"]
@@ -40,6 +43,23 @@ class _Loaded:
 
 def _digest(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+# Python's bytecode cache (`__pycache__`) tells the versions of a file apart by its size and the
+# whole second it was modified in: a file edited again within that second, to the same size,
+# would be imported as its old code. Scripts are stamped to the nanosecond instead; a changed
+# helper or models.py has its cached bytecode removed before it is imported again.
+
+
+class _ScriptFileLoader(importlib.machinery.SourceFileLoader):
+    def path_stats(self, path: str) -> Mapping[str, Any]:
+        stat = Path(path).stat()
+        return {"mtime": stat.st_mtime_ns, "size": stat.st_size}
+
+
+def _drop_bytecode(file: str | Path) -> None:
+    with contextlib.suppress(OSError, ValueError, NotImplementedError):
+        Path(importlib.util.cache_from_source(str(file))).unlink(missing_ok=True)
 
 
 class ProjectLoader:
@@ -78,10 +98,13 @@ class ProjectLoader:
         self._models_stat = seen
         if self._registry is not None and digest == self._models_digest and not self._stale():
             return self._registry
+        if self._registry is not None and digest != self._models_digest:
+            _drop_bytecode(path)
         self.forget()
         self._activate()
         try:
-            module = importlib.import_module("models")
+            with exits_refused():
+                module = importlib.import_module("models")
         except Exception as exc:
             raise UserError(
                 f"cannot import {path}: {type(exc).__name__}: {exc}",
@@ -130,13 +153,16 @@ class ProjectLoader:
     def _import(self, path: Path) -> ModuleType:
         name = _SCRIPT_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:16]
         sys.modules.pop(name, None)
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = importlib.util.spec_from_file_location(
+            name, path, loader=_ScriptFileLoader(name, str(path))
+        )
         if spec is None or spec.loader is None:
             raise ScriptLoadError(f"{self._shown(path)} cannot be loaded", file=path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            with exits_refused():
+                spec.loader.exec_module(module)
         except BaseException as exc:
             del sys.modules[name]
             if isinstance(exc, KeyboardInterrupt):
@@ -211,15 +237,19 @@ class ProjectLoader:
             self._helpers[file] = (stat.st_mtime_ns, stat.st_size)
 
     def _stale(self) -> bool:
-        """True when a project module other than a script changed since it was imported."""
+        """True when a project module other than a script changed since it was imported (the
+        bytecode cached for each one that did is removed)."""
+        stale = False
         for file, seen in self._helpers.items():
             try:
                 stat = Path(file).stat()
             except OSError:
-                return True
+                stale = True
+                continue
             if (stat.st_mtime_ns, stat.st_size) != seen:
-                return True
-        return False
+                _drop_bytecode(file)
+                stale = True
+        return stale
 
     def forget(self) -> None:
         """Drop every module imported from the project (`models` included)."""

@@ -173,7 +173,35 @@ def _busy_as_error() -> Iterator[None]:
         raise
 
 
-def connect(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Database:
+#: How long PostgreSQL keeps a session of ours that sits idle inside a transaction before it
+#: ends it. Our transactions run their statements back to back; one left open is a process that
+#: was cut off (partitioned, stopped) between its lease check and its commit, and its row locks
+#: would otherwise keep the expiring pass (which skips locked rows) from failing its run.
+IDLE_IN_TRANSACTION_S = 30
+#: TCP keepalives, on both ends: a peer gone without a word (a host down, a link cut) is noticed
+#: in about 10 + 3 x 5 s, not the kernel's two hours, and PostgreSQL then ends its session
+#: (releasing its locks).
+KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 10, 5, 3
+
+
+def postgresql_session_options(idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S) -> str:
+    """The `options` connection parameter: settings PostgreSQL applies to each of our sessions."""
+    settings = {
+        "idle_in_transaction_session_timeout": f"{round(idle_in_transaction_s * 1000)}",
+        "tcp_keepalives_idle": f"{KEEPALIVE_IDLE_S}",
+        "tcp_keepalives_interval": f"{KEEPALIVE_INTERVAL_S}",
+        "tcp_keepalives_count": f"{KEEPALIVE_COUNT}",
+    }
+    return " ".join(f"-c {name}={value}" for name, value in settings.items())
+
+
+def connect(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S,
+) -> Database:
     """A `Database` for a store URL (no I/O yet: connections open on first use)."""
     parsed = normalise_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -184,7 +212,15 @@ def connect(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Database
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 10, "application_name": "nango-runtime"},
+        connect_args={
+            "connect_timeout": 10,
+            "application_name": "nango-runtime",
+            "options": postgresql_session_options(idle_in_transaction_s),
+            "keepalives": 1,
+            "keepalives_idle": KEEPALIVE_IDLE_S,
+            "keepalives_interval": KEEPALIVE_INTERVAL_S,
+            "keepalives_count": KEEPALIVE_COUNT,
+        },
     )
     event.listen(engine, "connect", _configure_postgresql_connection)
     return Database(engine)

@@ -1,17 +1,17 @@
 """A runtime spread over processes, as an operator runs it: `nango runtime start --role api` and
 `--role worker` processes sharing one PostgreSQL database of their own, each in a session of its
 own (so a test can kill, stop or continue a worker with its run processes), and a TCP proxy a
-test can put between them and PostgreSQL and cut."""
+test can put between them and PostgreSQL and cut. With `separate_hosts` (or `start(...,
+own_host=True)`) a process runs in a network namespace of its own, as on a machine of its own
+(tests/runtime/scale/hosts.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,8 +28,10 @@ from runtime.settings import RuntimeSettings
 from runtime.store import Store, open_store
 from runtime.store.tasks import Task
 from tests.helpers import REPO_ROOT, write_tree
+from tests.runtime.scale.hosts import Host, new_host
+from tests.runtime.scale.proxy import TcpProxy, free_port
 from tests.runtime.store.conftest import TEST_KEY
-from tests.runtime_harness import DEV_KEY, PROD_KEY, free_socket, wait_until
+from tests.runtime_harness import DEV_KEY, PROD_KEY, wait_until
 
 __all__ = ["Cluster", "Process", "TcpProxy", "owner_pid", "wait_until"]
 
@@ -50,6 +52,7 @@ class Process:
     popen: subprocess.Popen[bytes]
     log: Path
     url: str | None = None
+    host: Host | None = None
 
     @property
     def pid(self) -> int:
@@ -87,13 +90,16 @@ class Process:
 @dataclass
 class Cluster:
     """API and worker processes over the database at `database_url` (see the module docstring).
-    `measured=False` keeps coverage out of the processes (long runs)."""
+    `measured=False` keeps coverage out of the processes (long runs); `separate_hosts=True`
+    starts each process on a host of its own (a network namespace)."""
 
     root: Path
     database_url: str
     settings: dict[str, str] = field(default_factory=dict)
     measured: bool = True
+    separate_hosts: bool = False
     processes: list[Process] = field(default_factory=list)
+    hosts: list[Host] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.store = open_store(self.database_url, encryption_key=TEST_KEY)
@@ -118,25 +124,41 @@ class Cluster:
         }
 
     def start(
-        self, role: str, *, database_url: str | None = None, wait: bool = True, **extra: str
+        self,
+        role: str,
+        *,
+        database_url: str | None = None,
+        wait: bool = True,
+        own_host: bool | None = None,
+        **extra: str,
     ) -> Process:
         """Start a process of this role and (unless not `wait`) wait until it serves
-        (`/health`, or the worker's first log line: `ready`)."""
+        (`/health`, or the worker's first log line: `ready`), on a host of its own if
+        `own_host` (by default: if the cluster's processes are on separate hosts)."""
         name = f"{role}-{len(self.processes)}"
         data_dir = self.root / name
         data_dir.mkdir(parents=True)
-        port = _free_port()
+        port, address = free_port(), "127.0.0.1"
+        argv = [*NANGO, "--role", role, "--port", str(port)]
+        host = None
+        if self.separate_hosts if own_host is None else own_host:
+            host = new_host()
+            self.hosts.append(host)
+            port, address = 3003, host.address  # a machine of its own: the default port is free
+            argv = host.command([*NANGO, "--role", role, "--port", "3003", "--host", address])
+            database_url = host.database_url(database_url or self.database_url)
         log = self.root / f"{name}.log"
         with log.open("wb") as sink:
             popen = subprocess.Popen(
-                [*NANGO, "--role", role, "--port", str(port)],
+                argv,
                 env=self._environment(data_dir, database_url, **extra),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 cwd=data_dir,
                 start_new_session=True,
             )
-        process = Process(name, popen, log, f"http://127.0.0.1:{port}" if role == "api" else None)
+        url = f"http://{address}:{port}" if role == "api" else None
+        process = Process(name, popen, log, url, host)
         self.processes.append(process)
         if wait:
             process.ready()
@@ -164,15 +186,9 @@ class Cluster:
                 process.signal_group(signal.SIGCONT)
                 process.signal_group(signal.SIGKILL)
                 process.popen.wait(10)
+        for host in self.hosts:
+            host.delete()
         self.store.close()
-
-
-def _free_port() -> int:
-    sock = free_socket()
-    try:
-        return int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def _serves(process: Process) -> bool:
@@ -184,79 +200,6 @@ def _serves(process: Process) -> bool:
         return httpx.get(f"{process.url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-class TcpProxy:
-    """127.0.0.1:`port` forwarded to `target`. `cut()` drops every connection and refuses new
-    ones (what clients see while PostgreSQL restarts); `restore()` accepts again."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = _free_port()
-        self._sockets: list[socket.socket] = []
-        self._guard = threading.Lock()
-        self._listener: socket.socket | None = None
-        self.restore()
-
-    def url(self, database_url: str) -> str:
-        from sqlalchemy.engine import make_url
-
-        moved = make_url(database_url).set(host="127.0.0.1", port=self.port)
-        return moved.render_as_string(hide_password=False)
-
-    def restore(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(256)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._guard:
-            listener, self._listener = self._listener, None
-            sockets, self._sockets = self._sockets, []
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._guard:
-                if self._listener is not listener:
-                    client.close()
-                    upstream.close()
-                    return
-                self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(1 << 16):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (source, sink):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager

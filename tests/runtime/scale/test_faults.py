@@ -1,13 +1,16 @@
 """Faults with real processes on PostgreSQL: a worker killed (-9) in the middle of a sync of
-50,000 records, a worker cut off past its lease and then back, PostgreSQL going away during runs,
-and workers stopped by SIGTERM (their runs finish, or go back to the queue)."""
+50,000 records, a worker cut off past its lease and then back (stopped by SIGSTOP, or on a host of
+its own whose network link goes down), PostgreSQL going away during runs, and workers stopped by
+SIGTERM (their runs finish, or go back to the queue)."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from runtime.scheduler.control import SyncTarget, ensure_schedules, trigger_sync
 from runtime.store import Connection
 from runtime.store.tasks import Task
 from tests.runtime.scale.harness import Cluster, Process, TcpProxy, owner_pid, wait_until
+from tests.runtime.scale.hosts import namespaces_available, namespaces_required, why_no_namespaces
 
 pytestmark = pytest.mark.slow
 
@@ -206,6 +210,13 @@ def test_a_worker_cut_off_past_its_lease_writes_nothing_when_back(
     finally:
         cut_off.signal_group(signal.SIGCONT)  # back: its run goes on writing, or tries to
     time.sleep(5)
+    assert_nothing_written_by_the_cut_off_run(sync, failed)
+    assert cut_off.is_alive()  # it carries on, with no run of its own
+
+
+def assert_nothing_written_by_the_cut_off_run(sync: Sync, failed: Task) -> None:
+    """Run 1 (tag A) was failed while cut off, run 2 (tag B, from scratch) succeeded: nothing
+    of run 1 landed after it, nor changed how it ended."""
     records = sync.records()
     assert len(records) == 5_000
     assert {record["tag"] for record in records.values()} == {"B"}
@@ -213,7 +224,94 @@ def test_a_worker_cut_off_past_its_lease_writes_nothing_when_back(
     again = sync.runs()
     assert [run.state for run in again] == ["FAILED", "SUCCEEDED"]
     assert again[0].error == failed.error and again[0].finished_at == failed.finished_at
-    assert cut_off.is_alive()  # it carries on, with no run of its own
+
+
+def test_a_worker_partitioned_past_its_lease_is_fenced_then_recovers(
+    cluster: Cluster, sync: Sync
+) -> None:
+    """The SIGSTOP test above with a real partition: the worker runs on a host of its own (a
+    network namespace) whose link goes down while its run is writing, and comes back up after
+    another worker failed that run and ran the sync again. It then serves as before."""
+    require_hosts()
+    cut_off = cluster.start("worker", own_host=True)
+    assert cut_off.host is not None
+    sync.set(total=5_000, batch=100, pause=0.2, tag="A")
+    sync.trigger()
+    wait_until(lambda: sync.checkpoint() >= 300, timeout=120)
+    stale = sync.active()
+    assert stale is not None and owner_pid(stale) == cut_off.pid
+    stale_process = run_process(cut_off, stale)
+    cut_off.host.disconnect()
+    try:
+        other = cluster.start("worker")  # on this machine, to notice the lease expire
+        failed = ended_or_why_not(cluster, sync)
+        assert failed.state == "FAILED" and failed.error is not None
+        assert failed.error["type"] == "lease_expired"
+        sync.set(total=5_000, batch=1_000, pause=0, tag="B")
+        sync.trigger(reset=True)
+        done = sync.finished(2, timeout=120)
+        assert done.state == "SUCCEEDED", done.error
+        assert owner_pid(done) == other.pid
+        assert other.stop() == 0  # the cut-off worker is the only one left
+    finally:
+        cut_off.host.reconnect()  # back: its run goes on writing, or tries to
+    wait_until(lambda: has_ended(stale_process), timeout=180, every=0.5)  # refused: it stops
+    assert_nothing_written_by_the_cut_off_run(sync, failed)
+    assert cut_off.is_alive()
+
+    sync.set(total=1_000, batch=500, pause=0, tag="C")
+    sync.trigger()
+    recovered = sync.finished(3, timeout=180)
+    assert recovered.state == "SUCCEEDED", recovered.error
+    assert owner_pid(recovered) == cut_off.pid  # by itself: nothing restarted it
+    assert {record["tag"] for record in sync.records().values()} == {"C"}
+    assert store_live(sync) == {"Item": 1_000}
+
+
+def ended_or_why_not(cluster: Cluster, sync: Sync) -> Task:
+    """Run 1 once it ended; if it never does, the sessions PostgreSQL holds open in a
+    transaction (a write cut off between its lease check and its commit keeps the run's row
+    locked, and the expiring pass skips locked rows)."""
+    try:
+        return sync.finished(1, timeout=120)
+    except AssertionError as exc:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(cluster.database_url)
+        with engine.connect() as connection:
+            held = connection.execute(
+                text(
+                    "SELECT pid, state, now() - state_change AS since, query "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state LIKE 'idle in transaction%'"
+                )
+            ).all()
+        engine.dispose()
+        raise AssertionError(f"run 1 never ended; idle in a transaction: {held}") from exc
+
+
+def require_hosts() -> None:
+    if namespaces_available():
+        return
+    reason = f"no simulated hosts: {why_no_namespaces()}"
+    if namespaces_required():
+        pytest.fail(f"CI as root on Linux: {reason}")
+    pytest.skip(reason)
+
+
+def run_process(worker: Process, task: Task) -> int:
+    """The pid of the process `worker` runs `task` in (from its log)."""
+    started = re.compile(rf"run {re.escape(task.id)} \(.*?\) started in pid (\d+)")
+    found = wait_until(lambda: started.search(worker.output()), timeout=30)
+    return int(found.group(1))
+
+
+def has_ended(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}  # dead, not yet reaped
 
 
 def test_postgresql_going_away_during_runs(cluster: Cluster, sync: Sync) -> None:

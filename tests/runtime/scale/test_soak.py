@@ -4,6 +4,8 @@ each sync comes due once or twice; the issue's figure is 300). No run overlaps a
 same sync; every due point of every schedule gets a run, or is skipped because that sync's run
 is still queued or running (a sync never has two: on a machine short of CPU runs queue, and the
 figures show how many points were skipped); every run succeeds and the records are exact.
+Each process runs on a host of its own (a network namespace, tests/runtime/scale/hosts.py) where
+namespaces can be made, as plain processes otherwise; under CI as root on Linux they must be.
 `NANGO_SOAK_REPORT=path` writes the figures as JSON."""
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from runtime.store.tasks import Task
-from tests.runtime.scale.harness import Cluster, cluster_of, wait_until
+from tests.runtime.scale.harness import Cluster, Process, cluster_of, wait_until
+from tests.runtime.scale.hosts import namespaces_available, namespaces_required, why_no_namespaces
 
 pytestmark = pytest.mark.slow
 
@@ -64,8 +67,24 @@ def soak_cluster(tmp_path: Path, database_url: str) -> Cluster:
         "NANGO_LOG_FORMAT": "json",
         "NANGO_WORKER_CONCURRENCY": "8",
     }
-    with cluster_of(tmp_path, database_url, settings=settings, measured=False) as cluster:
+    options = {"settings": settings, "measured": False, "separate_hosts": on_separate_hosts()}
+    with cluster_of(tmp_path, database_url, **options) as cluster:
         yield cluster  # type: ignore[misc]
+
+
+def on_separate_hosts() -> bool:
+    if namespaces_available():
+        return True
+    if namespaces_required():
+        pytest.fail(
+            f"CI as root on Linux: the soak's hosts could not be made: {why_no_namespaces()}"
+        )
+    return False
+
+
+def network_namespaces(processes: list[Process]) -> set[int]:
+    """The network namespaces the processes run in (as their inode numbers)."""
+    return {Path(f"/proc/{process.pid}/ns/net").stat().st_ino for process in processes}
 
 
 def make_connections(cluster: Cluster, apis: list) -> None:  # type: ignore[type-arg]
@@ -131,6 +150,10 @@ def test_two_apis_three_workers_200_syncs_every_30s(soak_cluster: Cluster) -> No
     processes = [cluster.start(role, wait=False) for role in ["api"] * 2 + ["worker"] * 3]
     for process in processes:
         process.ready()
+    if cluster.separate_hosts:  # five machines: none shares this one's network, nor another's
+        ours = Path("/proc/self/ns/net").stat().st_ino
+        assert len(network_namespaces(processes) - {ours}) == len(processes)
+        assert all(api.url and api.host and api.host.address in api.url for api in processes[:2])
     make_connections(cluster, processes[:2])
     began = time.time()
     time.sleep(SOAK_SECONDS)
@@ -148,6 +171,7 @@ def test_two_apis_three_workers_200_syncs_every_30s(soak_cluster: Cluster) -> No
     runs = cluster.store.tasks.list_runs(environment, kinds=["sync"], limit=100_000)
     points = due_points(cluster, runs, until)
     figures = {**summarise(runs, began), "due_points": dict(points)}
+    figures["hosts"] = len(cluster.hosts) if cluster.separate_hosts else 1
     if REPORT:
         Path(REPORT).write_text(json.dumps(figures, indent=2))
     assert all(p.is_alive() for p in processes), [p.output()[-2000:] for p in processes]

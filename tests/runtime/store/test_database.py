@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from runtime.store import Store, open_store, sqlite_url, upgrade
 from runtime.store.database import connect, normalise_url
@@ -325,3 +327,41 @@ def test_a_stuck_sqlite_writer_gives_a_clear_error(
     finally:
         blocker.close()
         store.close()
+
+
+def test_postgresql_sessions_end_a_transaction_left_idle_and_keep_tcp_alive(
+    postgres: PostgresServer,
+) -> None:
+    """A process cut off between its lease check and its commit must not keep its row locks
+    (the expiring pass skips locked rows): PostgreSQL ends a session idle in a transaction."""
+    url = postgres.create_database()
+    database = connect(url, idle_in_transaction_s=0.5)
+    try:
+        with database.engine.connect() as connection:
+            shown = {
+                name: connection.exec_driver_sql(f"SHOW {name}").scalar()
+                for name in ("tcp_keepalives_idle", "tcp_keepalives_interval")
+            }
+            assert shown == {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5"}
+        held = database.engine.connect()
+        held.exec_driver_sql("CREATE TABLE t (n int)")
+        held.exec_driver_sql("INSERT INTO t VALUES (1)")  # a transaction left open
+        deadline = time.monotonic() + 30
+        while True:  # ended by the server after 0.5 s idle
+            with database.engine.connect() as other:
+                sessions = other.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND starts_with(state, 'idle in transaction')"
+                ).scalar()
+            if sessions == 0:
+                break
+            assert time.monotonic() < deadline, "the idle transaction was never ended"
+            time.sleep(0.2)
+        with pytest.raises(DBAPIError, match=r"idle-in-transaction timeout|closed"):
+            held.exec_driver_sql("SELECT 1")
+        held.invalidate()
+        held.close()
+        with database.engine.connect() as connection:  # nothing of it was kept
+            assert connection.exec_driver_sql("SELECT to_regclass('t')").scalar() is None
+    finally:
+        database.dispose()
