@@ -78,13 +78,17 @@ def root(
 
 
 def main() -> None:
+    from cli import process
     from cli.guard import ensure_own_import_names
 
+    process.at_start()
     ensure_own_import_names()
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        process.at_exit()
 
 
 if __name__ == "__main__":

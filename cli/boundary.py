@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from cli import settings
+from cli import process, settings
 from cli.exit_codes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +49,7 @@ def command(*, failure: ExitCode = ExitCode.FAILURE) -> Callable[[F], F]:
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            process.resume()
             options = {name: kwargs.pop(name, False) for name in _GLOBAL_NAMES}
             for name in _GLOBAL_NAMES & set(signature.parameters):
                 kwargs[name] = options[name]

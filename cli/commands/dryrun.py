@@ -69,10 +69,13 @@ def dryrun(
 
       nango dryrun issues my-connection --replay --json
     """
-    from cli.dryrun import options as parse
-    from cli.dryrun.run import DryRunOptions, dry_run
-    from cli.terminal.dryrun_report import live_status, render_report, write_json_report
-    from runtime.execution.run import NO_INPUT
+    from cli.process import paused_collector
+
+    with paused_collector():
+        from cli.dryrun import options as parse
+        from cli.dryrun.run import DryRunOptions, dry_run
+        from cli.terminal.dryrun_report import live_status, render_report, write_json_report
+        from runtime.execution.run import NO_INPUT
 
     options = DryRunOptions(
         name=name,

@@ -3,9 +3,11 @@
 Functions that talk HTTP take a client (or a transport) as an argument, so tests inject
 `httpx.MockTransport` or respx and the runtime can share one connection pool.
 
-The client is httpx's async one; a sync `httpx.Client` (with a sync transport) works too, driven
-from a worker thread by `send`. (Measured on the dry-run benchmark, the thread hop costs more than
-httpx's async stack does, so async is the default.)
+The client is httpx's async one, over `runtime.http.transport.AsyncioTransport` (httpcore's pool
+on asyncio's own sockets rather than anyio's) unless the environment names a proxy; a sync
+`httpx.Client` (with a sync transport) works too, driven from a worker thread by `send`.
+(Measured on the dry-run benchmark, the thread hop costs more than httpx's async stack does, so
+async is the default.)
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import asyncio
 import functools
 import os
 import ssl
+import urllib.request
 
 import httpx
 
 from runtime import __version__
+from runtime.http.transport import AsyncioTransport
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -49,6 +53,8 @@ def build_client(
         return httpx.Client(
             transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
         )
+    if transport is None and not _proxies_from_environment():
+        transport = AsyncioTransport(ssl_context=tls_context())
     verify = tls_context() if transport is None else True
     return httpx.AsyncClient(
         transport=transport,
@@ -57,6 +63,12 @@ def build_client(
         headers=headers,
         verify=verify,
     )
+
+
+def _proxies_from_environment() -> bool:
+    """Does the environment name a proxy httpx would use (`HTTP_PROXY`, `HTTPS_PROXY`,
+    `ALL_PROXY`, any case)? Then httpx's own transport is used, which routes through it."""
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
 
 
 def tls_context() -> ssl.SSLContext:

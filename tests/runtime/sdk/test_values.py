@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runtime.sdk.values import decode
+from runtime.sdk.values import decode, encode_plain
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,10 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b) or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+
+
+def test_encode_plain_writes_keys_that_are_not_text_as_javascript_does() -> None:
+    """Its fast path refuses such keys; the same call with them allowed writes them."""
+    assert encode_plain([{"id": "1", "n": 2}]) == b'[{"id":"1","n":2}]'
+    assert encode_plain({1: "a", "b": {2.5: True}}) == b'{"1":"a","b":{"2.5":true}}'
+    assert encode_plain({"a": {1, 2}}) is None
