@@ -206,3 +206,26 @@ def run_json(cli: Cli, root: Path, *args: str, expect: int = 0) -> dict[str, Any
     assert TOKEN not in result.output
     report: dict[str, Any] = json.loads(result.stdout)
     return report
+
+
+class EchoHttp:
+    """An HTTP source for the SDK's backends (`start`, `stop`, `send`): notes every call in
+    `events` and answers each request with its endpoint; a subclass changes `answer`."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def start(self) -> None:
+        self.events.append("start")
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+    async def send(self, call: Any) -> Any:
+        self.events.append(f"{call.method} {call.endpoint}")
+        return self.answer(call)
+
+    def answer(self, call: Any) -> Any:
+        from runtime.sdk.types import ProxyResponse
+
+        return ProxyResponse(200, {"endpoint": call.endpoint}, {})

@@ -17,6 +17,7 @@ from runtime.http.providers import Provider
 from runtime.http.request import ProxyCall
 from runtime.sdk.types import Connection, ProxyResponse
 from runtime.sdk.values import encode
+from tests.helpers import EchoHttp
 
 T = TypeVar("T")
 
@@ -28,19 +29,7 @@ def run(step: Awaitable[T]) -> T:
     return asyncio.run(main())
 
 
-class Source:
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    async def start(self) -> None:
-        self.events.append("start")
-
-    async def stop(self) -> None:
-        self.events.append("stop")
-
-    async def send(self, call: ProxyCall) -> ProxyResponse:
-        self.events.append(f"{call.method} {call.endpoint}")
-        return ProxyResponse(200, {"endpoint": call.endpoint})
+Source = EchoHttp
 
 
 class Listener:

@@ -23,6 +23,7 @@ from runtime.recordings.fixture_set import FixtureSet
 from runtime.recordings.matching import FixtureMissError
 from runtime.recordings.unified import load_unified
 from runtime.sdk.types import ProxyResponse
+from tests.helpers import EchoHttp
 
 T = TypeVar("T")
 
@@ -36,20 +37,10 @@ def run(step: Awaitable[T]) -> T:
     return asyncio.run(step)  # type: ignore[arg-type]
 
 
-class FakeApi:
+class FakeApi(EchoHttp):
     """The live API as the recorder sees it: answers by endpoint, raising as `LiveHttp` does."""
 
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    async def start(self) -> None:
-        self.events.append("start")
-
-    async def stop(self) -> None:
-        self.events.append("stop")
-
-    async def send(self, call: ProxyCall) -> ProxyResponse:
-        self.events.append(f"{call.method} {call.endpoint}")
+    def answer(self, call: ProxyCall) -> ProxyResponse:
         if call.endpoint == "/items":
             return ProxyResponse(200, [{"id": 1}], {"link": "<next>", "content-type": "json"})
         if call.endpoint == "/issues":

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,8 @@ from runtime.backends.local import LocalBackend
 from runtime.execution import isolation
 from runtime.execution.description import ScriptDescription, ScriptKind
 from runtime.execution.run import NO_INPUT, Outcome, RunContext, run_script
-from runtime.http.request import ProxyCall
-from runtime.sdk.types import Connection, ProxyResponse
-from tests.helpers import REPO_ROOT, write_tree
+from runtime.sdk.types import Connection
+from tests.helpers import REPO_ROOT, EchoHttp, write_tree
 
 MODELS = """\
 from runtime.sdk import models as _ms
@@ -52,21 +51,7 @@ FOLDERS: dict[ScriptKind, str] = {
 }
 
 
-@dataclass
-class FakeHttp:
-    """An HTTP source that answers every request with its endpoint, and notes start and stop."""
-
-    events: list[str] = field(default_factory=list)
-
-    async def start(self) -> None:
-        self.events.append("start")
-
-    async def stop(self) -> None:
-        self.events.append("stop")
-
-    async def send(self, call: ProxyCall) -> ProxyResponse:
-        self.events.append(f"{call.method} {call.endpoint}")
-        return ProxyResponse(200, {"endpoint": call.endpoint}, {})
+FakeHttp = EchoHttp
 
 
 @pytest.fixture
