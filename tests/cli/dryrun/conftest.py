@@ -3,10 +3,8 @@ GitHub-style project with the syncs and actions the tests run, and its connectio
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,17 +19,6 @@ def fake_api() -> Iterator[FakeApi]:
         yield api
     finally:
         api.stop()
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a network connection fails loudly."""
-
-    def refuse(self: socket.socket, *args: Any) -> Any:
-        raise AssertionError(f"a network connection was attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
 NANGO_YAML = """\

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,15 +101,6 @@ def test_recording_writes_what_the_sync_saved_and_deleted(recorded: Path) -> Non
     nango = json.loads(recorded.read_text(encoding="utf-8"))["nango"]
     assert nango["batchSave"] == {"Issue": [{"id": "1"}, {"id": "2"}]}
     assert nango["batchDelete"] == {"Issue": [{"id": "3"}]}
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: socket.socket, *args: Any) -> Any:
-        raise AssertionError(f"a network connection was attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
 def replay(path: Path) -> tuple[ReplayHttp, Capture]:
