@@ -201,17 +201,23 @@ def test_a_worker_cut_off_past_its_lease_writes_nothing_when_back(
     try:
         cluster.start("worker")  # another one, to notice the lease expire
         failed = sync.finished(1, timeout=60)
-        assert failed.state == "FAILED" and failed.error is not None
-        assert failed.error["type"] == "lease_expired"
-        sync.set(total=5_000, batch=1_000, pause=0, tag="B")
-        sync.trigger(reset=True)
-        done = sync.finished(2, timeout=120)
-        assert done.state == "SUCCEEDED", done.error
+        rerun_after_the_lease_expired(sync, failed)
     finally:
         cut_off.signal_group(signal.SIGCONT)  # back: its run goes on writing, or tries to
     time.sleep(5)
     assert_nothing_written_by_the_cut_off_run(sync, failed)
     assert cut_off.is_alive()  # it carries on, with no run of its own
+
+
+def rerun_after_the_lease_expired(sync: Sync, failed: Task) -> Task:
+    """Run 1 failed on its lease; run 2 (tag B) runs the sync from scratch and succeeds."""
+    assert failed.state == "FAILED" and failed.error is not None
+    assert failed.error["type"] == "lease_expired"
+    sync.set(total=5_000, batch=1_000, pause=0, tag="B")
+    sync.trigger(reset=True)
+    done = sync.finished(2, timeout=120)
+    assert done.state == "SUCCEEDED", done.error
+    return done
 
 
 def assert_nothing_written_by_the_cut_off_run(sync: Sync, failed: Task) -> None:
@@ -245,12 +251,7 @@ def test_a_worker_partitioned_past_its_lease_is_fenced_then_recovers(
     try:
         other = cluster.start("worker")  # on this machine, to notice the lease expire
         failed = ended_or_why_not(cluster, sync)
-        assert failed.state == "FAILED" and failed.error is not None
-        assert failed.error["type"] == "lease_expired"
-        sync.set(total=5_000, batch=1_000, pause=0, tag="B")
-        sync.trigger(reset=True)
-        done = sync.finished(2, timeout=120)
-        assert done.state == "SUCCEEDED", done.error
+        done = rerun_after_the_lease_expired(sync, failed)
         assert owner_pid(done) == other.pid
         assert other.stop() == 0  # the cut-off worker is the only one left
     finally:
