@@ -84,9 +84,12 @@ def encode_plain(value: Any) -> bytes | None:
     """Compact JSON of `value` in one orjson call when it already is plain JSON data (as a page
     of records read from an API is); None when anything in it would need converting (a date, a
     model instance, an integer beyond 64 bits...) or is not JSON."""
-    with contextlib.suppress(orjson.JSONEncodeError, TypeError):
+    try:
         return orjson.dumps(value, option=_STR_KEY_OPTIONS)
-    try:  # a key that is not a string, or something not plain JSON
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        if "key must be str" not in str(exc):  # a date, a model...: not plain, whatever the keys
+            return None
+    try:  # a key that is not a string (written as JavaScript would), and nothing else amiss?
         return orjson.dumps(value, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None

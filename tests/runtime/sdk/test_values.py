@@ -69,3 +69,25 @@ def test_encode_plain_writes_keys_that_are_not_text_as_javascript_does() -> None
     assert encode_plain([{"id": "1", "n": 2}]) == b'[{"id":"1","n":2}]'
     assert encode_plain({1: "a", "b": {2.5: True}}) == b'{"1":"a","b":{"2.5":true}}'
     assert encode_plain({"a": {1, 2}}) is None
+
+
+def test_encode_plain_tries_once_what_is_not_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch with a date (a common case) is handed back after one orjson call, not two: only
+    a key that is not text is worth the second try."""
+    from datetime import datetime
+
+    from runtime.sdk import values
+
+    calls: list[int] = []
+    real = values.orjson.dumps
+
+    def counting(value: Any, option: int = 0) -> bytes:
+        calls.append(option)
+        return real(value, option=option)
+
+    monkeypatch.setattr(values.orjson, "dumps", counting)
+    assert encode_plain([{"id": "1", "at": datetime(2024, 1, 1)}]) is None
+    assert len(calls) == 1
+    calls.clear()
+    assert encode_plain([{1: "a", "at": datetime(2024, 1, 1)}]) is None
+    assert len(calls) == 2
