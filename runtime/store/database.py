@@ -212,18 +212,29 @@ def connect(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
-        connect_args={
-            "connect_timeout": 10,
-            "application_name": "nango-runtime",
-            "options": postgresql_session_options(idle_in_transaction_s),
-            "keepalives": 1,
-            "keepalives_idle": KEEPALIVE_IDLE_S,
-            "keepalives_interval": KEEPALIVE_INTERVAL_S,
-            "keepalives_count": KEEPALIVE_COUNT,
-        },
+        connect_args=_postgresql_connect_args(parsed, idle_in_transaction_s),
     )
     event.listen(engine, "connect", _configure_postgresql_connection)
     return Database(engine)
+
+
+def _postgresql_connect_args(parsed: URL, idle_in_transaction_s: float) -> dict[str, Any]:
+    """Our connection parameters, as defaults: a parameter the URL's query sets is the URL's,
+    and its `options` come after ours (PostgreSQL keeps the last `-c` of a setting)."""
+    defaults: dict[str, Any] = {
+        "connect_timeout": 10,
+        "application_name": "nango-runtime",
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": KEEPALIVE_INTERVAL_S,
+        "keepalives_count": KEEPALIVE_COUNT,
+    }
+    arguments = {name: value for name, value in defaults.items() if name not in parsed.query}
+    theirs = parsed.query.get("options")
+    theirs = " ".join(theirs) if isinstance(theirs, tuple) else theirs
+    ours = postgresql_session_options(idle_in_transaction_s)
+    arguments["options"] = f"{ours} {theirs}" if theirs else ours
+    return arguments
 
 
 def _sqlite_database(parsed: URL) -> Database:

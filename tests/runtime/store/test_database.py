@@ -378,3 +378,23 @@ def test_postgresql_sessions_end_a_transaction_left_idle_and_keep_tcp_alive(
             assert connection.exec_driver_sql("SELECT to_regclass('t')").scalar() is None
     finally:
         database.dispose()
+
+
+def test_postgresql_parameters_in_the_url_are_kept(postgres: PostgresServer) -> None:
+    """Our session settings are defaults: the URL's own `options` and parameters still apply."""
+    url = postgres.create_database()
+    own = f"{url}?options=-c%20search_path%3Dpublic%2Cpg_catalog&application_name=mine"
+    database = connect(own)
+    try:
+        with database.engine.connect() as connection:
+            shown = [
+                connection.exec_driver_sql(f"SHOW {name}").scalar()
+                for name in (
+                    "search_path",
+                    "application_name",
+                    "idle_in_transaction_session_timeout",
+                )
+            ]
+    finally:
+        database.dispose()
+    assert shown == ["public,pg_catalog", "mine", "30s"]
