@@ -233,17 +233,18 @@ class Worker:
             return
         lease = self.settings.lease_seconds
         caps = {"sync": self.settings.sync_concurrency, "action": self.settings.action_concurrency}
-        claimed = self.store.tasks.claim(
-            self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS, caps=caps
-        )
-        syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
-        room = free - len(claimed)
-        if concurrency > 1:
-            room = min(room, concurrency - 1 - syncs_running)
-        if room > 0:
-            claimed += self.store.tasks.claim(
-                self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
+        with self.store.transaction() as tx:  # both claims in one transaction
+            claimed = tx.tasks.claim(
+                self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS, caps=caps
             )
+            syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
+            room = free - len(claimed)
+            if concurrency > 1:
+                room = min(room, concurrency - 1 - syncs_running)
+            if room > 0:
+                claimed += tx.tasks.claim(
+                    self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
+                )
         for task in claimed:
             self._spawn(task)
 
