@@ -246,7 +246,11 @@ class Worker:
                     self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
                 )
         for task in claimed:
-            self._spawn(task)
+            try:
+                self._spawn(task)
+            except Exception as exc:  # a database error planning it: this run fails alone
+                log.exception("worker %s: run %s could not start", self.owner, task.id)
+                self._not_started(task, exc)
 
     def _spawn(self, task: Task) -> None:
         token = task.lease_token
@@ -275,8 +279,7 @@ class Worker:
         try:
             child = self._start_child(task, token, config)
         except OSError as exc:
-            self.store.tasks.fail(task.id, token, _crash(f"the run could not start: {exc}"))
-            metrics.observe_ended(self.store, task.id)
+            self._not_started(task, exc)
             return
         child.plan, child.report = plan, runs / f"{task.id}.report"
         self._children[task.id] = child
@@ -288,6 +291,14 @@ class Worker:
             child.process.pid,
             extra=run_context(task, self.store),
         )
+
+    def _not_started(self, task: Task, exc: Exception) -> None:
+        token = task.lease_token or ""
+        try:
+            self.store.tasks.fail(task.id, token, _crash(f"the run could not start: {exc}"))
+            metrics.observe_ended(self.store, task.id)
+        except Exception:  # the database is still away: the run's lease expires instead
+            log.exception("worker %s: could not fail run %s", self.owner, task.id)
 
     def _start_child(self, task: Task, token: str, config: dict[str, Any]) -> _Child:
         now = time.monotonic()

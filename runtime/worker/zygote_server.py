@@ -137,24 +137,16 @@ class _RolledBack(Exception):
 
 
 def _compile_statements(store: Store) -> None:
-    """Run once the statements of every run, against rows that do not exist and in a
+    """Run once the statements a run process uses (its lease checks, its log lines, its
+    connection's credentials, its checkpoint), against rows that do not exist and in a
     transaction rolled back, so that SQLAlchemy's compiled forms of them are in the engine's
-    cache a child inherits (compiling them again in every child costs more CPU than the run of
-    an empty sync otherwise)."""
+    cache a child inherits. (The worker plans each run and records its end on its own engine.)"""
     from runtime.store import Store
 
     calls: list[Callable[[Store], object]] = [
-        lambda tx: tx.tasks.get(""),
-        lambda tx: tx.scripts.get(0),
-        lambda tx: tx.environments.get_by_id(0),
-        lambda tx: tx.connections.get_by_id(0, with_credentials=False),
-        lambda tx: tx.integrations.get_by_id(0),
-        lambda tx: tx.syncs.get_by_id(0),
         lambda tx: tx.tasks.check_lease("", ""),
-        lambda tx: tx.tasks.assign_generation("", ""),
-        lambda tx: tx.syncs.record_success(0, last_sync_date=0, result={}),
-        lambda tx: tx.tasks.finish("", "", "SUCCEEDED", counts={}),
-        lambda tx: tx.tasks.finish("", "", "FAILED", error={}, counts={}),
+        lambda tx: tx.connections.get(0, "", ""),
+        lambda tx: tx.checkpoints.get(0, ""),
         lambda tx: tx.logs.append("", [("info", "")]),  # last: it may break the transaction
     ]
     try:
