@@ -26,7 +26,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -84,8 +84,10 @@ class Zygote:
         environment: Mapping[str, str],
         cwd: Path | None,
         store: Mapping[str, Any] | None = None,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self._command = list(command)
+        self._on_exit = on_exit
         self._store = dict(store or {})
         self._environment = dict(environment)
         self._cwd = cwd
@@ -164,7 +166,11 @@ class Zygote:
                     pids.put(int(message["pid"]))
                 elif "exit" in message:
                     self._exits[int(message["exit"])] = int(message["code"])
+                    if self._on_exit is not None:
+                        self._on_exit()
         pids.put(None)
+        if self._on_exit is not None:
+            self._on_exit()
 
     def _stop(self, process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError, ValueError):

@@ -96,6 +96,7 @@ def _preload(store: Mapping[str, Any]) -> tuple[str, Store] | None:
     driver imported, its dialect initialised and its statements compiled through one
     connection, closed before any fork: a child opens connections of its own)."""
     import runtime.credentials.refresh  # imported by a run's first request
+    import runtime.sdk.models  # imported by every project's generated models.py
     import runtime.worker.execute  # noqa: F401
     from runtime.http.providers import get_provider
 
@@ -175,6 +176,9 @@ def main() -> int:
     hello = json.loads(requests.first())
     die_with_parent(int(hello["parent_pid"]))
     warm = _preload(hello.get("store") or {})
+    from runtime.execution.loader import mark_modules_foreign
+
+    mark_modules_foreign()  # what the server loaded is no project's: runs never look at it
 
     read_end, wakeup = os.pipe()
     os.set_blocking(wakeup, False)

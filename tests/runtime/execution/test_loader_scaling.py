@@ -82,3 +82,67 @@ def test_a_changed_models_file_with_the_same_size_is_seen(tmp_path: Path) -> Non
     again = loader.script(paths[0])
     assert again is not first
     assert again.Item is list
+
+
+class _CountedModule:
+    """A stand-in for a loaded module that counts how often its attributes are read."""
+
+    def __init__(self, file: str) -> None:
+        self.reads = 0
+        self._file = file
+
+    def __getattr__(self, name: str) -> object:
+        self.reads += 1
+        if name == "__file__":
+            return self._file
+        raise AttributeError(name)
+
+
+def test_modules_marked_foreign_are_never_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run server marks what it loaded as no project's before it forks a run per task: the
+    run's loader then looks only at the modules its project brings."""
+    import sys
+
+    from runtime.execution import loader as loader_module
+
+    paths = _project(tmp_path / "project", 2)
+    monkeypatch.setattr(loader_module, "_foreign", {})
+    marked = _CountedModule(str(tmp_path / "project" / "lookalike.py"))
+    monkeypatch.setitem(sys.modules, "nango_test_marked", marked)  # type: ignore[arg-type]
+    loader_module.mark_modules_foreign()
+    later = _CountedModule(str(tmp_path / "project" / "later.py"))
+    monkeypatch.setitem(sys.modules, "nango_test_later", later)  # type: ignore[arg-type]
+
+    loader = loader_module.ProjectLoader(tmp_path / "project")
+    loader.script(paths[1])  # imports models and helpers
+    loader.forget()
+
+    assert marked.reads == 0
+    assert later.reads > 0  # loaded after the mark: looked at as before
+    assert "nango_test_marked" in sys.modules  # a foreign module is never dropped
+    assert "helpers" not in sys.modules and "models" not in sys.modules
+
+
+def test_a_foreign_name_imported_again_is_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the very module objects marked are skipped: a project module that took a marked
+    name later is the project's, and is dropped with it."""
+    import sys
+    import types
+
+    from runtime.execution import loader as loader_module
+
+    _project(tmp_path / "project", 1)
+    monkeypatch.setattr(loader_module, "_foreign", {})
+    monkeypatch.setitem(sys.modules, "helpers", types.ModuleType("helpers"))
+    loader_module.mark_modules_foreign()
+    replaced = types.ModuleType("helpers")
+    replaced.__file__ = str((tmp_path / "project" / "helpers.py").resolve())
+    sys.modules["helpers"] = replaced
+
+    loader_module.ProjectLoader(tmp_path / "project").forget()
+
+    assert "helpers" not in sys.modules

@@ -55,3 +55,21 @@ def test_a_killed_child_and_a_dead_server(server: Zygote, tmp_path: Path) -> Non
         assert third.poll() is None
         third.kill()
         assert third.wait(30) == -9
+
+
+def test_the_end_of_a_child_is_announced(tmp_path: Path) -> None:
+    """The worker's loop is woken when a run process ends (it supervises and claims at once
+    instead of at its next poll): `on_exit` is called once the end is known."""
+    import threading
+
+    ended = threading.Event()
+    command = [sys.executable, "-P", "-m", "runtime.worker.zygote_server"]
+    environment = {**_child_environment(), "PYTHONPATH": str(REPO_ROOT)}
+    server = Zygote(command, environment, tmp_path, on_exit=ended.set)
+    server.start()
+    try:
+        child = server.spawn({"not": "a run"}, tmp_path / "broken.stderr")
+        assert ended.wait(60)
+        assert child.poll() == 1  # known by the time the loop is woken
+    finally:
+        server.close()
