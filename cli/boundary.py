@@ -2,7 +2,9 @@
 
 `@command(failure=ExitCode.X)` wraps a command function: it adds `--debug`, `--no-interactive`
 and `--auto-confirm`, loads `.env`, runs the command, and maps what it raises to a message on
-stderr and an exit code. No traceback for expected errors; one with `--debug` for the rest.
+stderr and an exit code (`SystemExit`). No traceback for expected errors; one with `--debug` for
+the rest. `invoke` is that run; `cli.fast_path` calls it directly, without Typer, which this module
+imports only to declare the global options.
 """
 
 from __future__ import annotations
