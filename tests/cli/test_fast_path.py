@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -189,3 +191,35 @@ def test_a_plain_dryrun_process_runs_without_typer(tmp_path: Path) -> None:
     assert found.returncode == 12
     assert "Not inside a Nango project" in found.stderr
     assert found.stdout == "typer loaded: False\n"
+
+
+VALUES = ["items", "conn", "", "-", "--", "-x", "--json", "x=y", "naïve", "5", "0.5", "1e3", "-1"]
+ODD_WORDS = ["-", "--", "--jsn", "--json=1", "-h", "--help", "-x", "---json", "--version", "-v"]
+OPTIONS = st.one_of(
+    st.sampled_from(sorted(fast_path.DRYRUN_FLAGS)).map(lambda flag: [flag]),
+    st.tuples(st.sampled_from(sorted(fast_path.DRYRUN_VALUE_OPTIONS)), st.sampled_from(VALUES)),
+    st.tuples(st.sampled_from(sorted(fast_path.DRYRUN_VALUE_OPTIONS)), st.sampled_from(VALUES)).map(
+        lambda pair: [f"{pair[0]}={pair[1]}" if pair[0].startswith("--") else "".join(pair)]
+    ),
+    st.sampled_from(ODD_WORDS).map(lambda word: [word]),
+)
+
+
+@st.composite
+def command_lines(draw: st.DrawFn) -> list[str]:
+    """Options in any order, and (mostly) two arguments placed anywhere among them."""
+    pieces = [list(piece) for piece in draw(st.lists(OPTIONS, max_size=5))]
+    for _ in range(draw(st.sampled_from([2, 2, 2, 1, 3]))):
+        word = draw(st.sampled_from(["items", "conn", "", "naïve", "x=y", "-"]))
+        pieces.insert(draw(st.integers(0, len(pieces))), [word])
+    return [word for piece in pieces for word in piece]
+
+
+@settings(max_examples=200, deadline=None)
+@given(command_lines())
+def test_any_command_line_the_fast_path_takes_gets_typers_values(args: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        code, expected, output = typer_values(monkeypatch, args)
+    found = fast_path.parse_dryrun(args)
+    if found is not None:
+        assert (code, found) == (0, expected), output
