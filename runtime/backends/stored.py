@@ -42,7 +42,14 @@ from runtime.store import Connection as StoredConnection
 from runtime.store import Environment, Store, model_name
 from runtime.store.tasks import Task
 
-__all__ = ["ActionWaiter", "RunState", "StoredBackend", "load_connection", "sdk_connection"]
+__all__ = [
+    "ActionWaiter",
+    "RunState",
+    "StoredBackend",
+    "load_connection",
+    "sdk_connection",
+    "usable_connection",
+]
 
 LOG_FLUSH_LINES = 50
 LOG_FLUSH_SECONDS = 1.0
@@ -67,6 +74,25 @@ def load_connection(
     key, name = connection.provider_config_key, connection.connection_id
     try:
         return fresh_connection(store, settings, environment, key, name, force=force)
+    except NotFoundError:
+        raise ScriptError(
+            "The connection of this run was deleted", error_type="unknown_connection"
+        ) from None
+    except RefreshFailedError as exc:
+        raise ScriptError(exc.message, error_type="invalid_credentials", hint=exc.hint) from None
+
+
+def usable_connection(
+    store: Store, settings: RuntimeSettings, connection: StoredConnection
+) -> StoredConnection:
+    """`load_connection` for a connection just read with its credentials: they are read again
+    only when they must be refreshed."""
+    from runtime.credentials.errors import RefreshFailedError
+    from runtime.credentials.refresh import ensure_fresh
+    from runtime.store.errors import NotFoundError
+
+    try:
+        return ensure_fresh(store, settings, connection)
     except NotFoundError:
         raise ScriptError(
             "The connection of this run was deleted", error_type="unknown_connection"
@@ -140,6 +166,12 @@ class RunLog:
             self.flush()
         return redacted
 
+    def take(self) -> list[tuple[str, str]]:
+        """The lines not written yet, now no longer pending (their writer is someone else)."""
+        with self._lock:
+            lines, self._pending = self._pending, []
+        return lines
+
     def flush(self) -> None:
         with self._lock:
             lines, self._pending = self._pending, []
@@ -186,6 +218,9 @@ class StoredBackend:
         # some providers keep a password or an app secret in the connection config
         self.redactor.add(*credential_secrets(connection.connection_config or {}))
         self.log_lines = RunLog(store, task.id, self.redactor)
+        # False in a run process: the lines still pending at the end go to its worker, which
+        # writes them with the run's end (a run that never touched data opens no connection)
+        self.flush_logs_at_stop = True
         self._client: AnyClient | None = None
         self._engine: tuple[dict[str, Any], ProxyEngine] | None = None
         self._in_flight: asyncio.Future[None] | None = None
@@ -203,7 +238,8 @@ class StoredBackend:
                 await close(self._client)
                 self._client = None
                 self._engine = None
-            await asyncio.to_thread(self.log_lines.flush)
+            if self.flush_logs_at_stop:
+                await asyncio.to_thread(self.log_lines.flush)
 
     async def _drain(self) -> None:
         """Wait for the batch being written (its error, if it failed, is raised here)."""

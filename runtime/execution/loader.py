@@ -42,6 +42,9 @@ _NOT_PROJECT_PARTS = frozenset({".venv", "venv", "site-packages", "node_modules"
 
 # Modules known to be no project's (`mark_modules_foreign`): name -> module object.
 _foreign: dict[str, ModuleType] = {}
+# Whether a loader of this process ever imported a project's module: until one has, forgetting
+# has nothing to drop (a run process forked from the run server starts so).
+_imported_any = False
 
 
 def mark_modules_foreign() -> None:
@@ -93,7 +96,7 @@ class ProjectLoader:
         # Kept up to date from the modules that appeared since the last look, so that loading
         # each of 5,000 scripts costs the same as loading the first.
         self._helpers: dict[str, tuple[int, int]] = {}
-        self._seen_modules: set[str] = set(_foreign)
+        self._seen_modules: set[str] = set()  # besides the foreign ones
         # Whether a module file is one of the project's: resolving every loaded module's path on
         # each script load costs ~0.1 s in a process that has imported a few hundred modules.
         self._is_ours: dict[str, bool] = {}
@@ -120,6 +123,8 @@ class ProjectLoader:
             _drop_bytecode(path)
         self.forget()
         self._activate()
+        global _imported_any
+        _imported_any = True
         try:
             with exits_refused():
                 module = importlib.import_module("models")
@@ -241,7 +246,7 @@ class ProjectLoader:
 
     def _remember_helpers(self) -> None:
         """Note the project modules (scripts aside) imported since the last call."""
-        new = sys.modules.keys() - self._seen_modules
+        new = sys.modules.keys() - self._seen_modules - _foreign.keys()
         self._seen_modules.update(new)
         prefix = str(self.root)
         for name in new:
@@ -273,17 +278,21 @@ class ProjectLoader:
 
     def forget(self) -> None:
         """Drop every module imported from the project (`models` included)."""
+        if _imported_any:
+            self._drop_modules()
+        self._scripts.clear()
+        self._helpers.clear()
+        self._seen_modules = set()
+        self._registry = None
+        self._models_digest = ""
+        self._models_stat = None
+
+    def _drop_modules(self) -> None:
         for name in self._project_modules():
             sys.modules.pop(name, None)
         for name in [n for n in sys.modules if n.startswith(_SCRIPT_PREFIX)]:
             sys.modules.pop(name, None)
         sys.modules.pop("models", None)
-        self._scripts.clear()
-        self._helpers.clear()
-        self._seen_modules = set(_foreign)
-        self._registry = None
-        self._models_digest = ""
-        self._models_stat = None
 
 
 def _is_project_file(path: Path, root: Path) -> bool:

@@ -1,9 +1,12 @@
-"""One claimed task, run to its end in this process: its deployed files materialised, the script
-run by `run_script` (exactly as `nango dryrun` runs it) over the `StoredBackend`, and its
-outcome recorded (`runtime.worker.outcomes`), every write fenced by the task's lease.
+"""One claimed task, in three steps: `plan_run` reads what the run needs under its lease (its
+deployed script, environment, connection with fresh credentials, a sync run's generation and
+reset options) and writes its deployed files; `run_planned` runs the script by `run_script`
+(exactly as `nango dryrun` runs it) over the `StoredBackend`; `finish_run` records how it ended
+(`runtime.worker.outcomes`), every write fenced by the task's lease.
 
-The worker runs this in a child process per task (`runtime.worker.runner`); tests and the
-benchmark may run it in-process.
+The worker plans and finishes on its own connections and runs the middle step in a process per
+task (`runtime.worker.runner`), which hands back a `RunReport`; `execute_task` does all three in
+this process (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from typing import Any
 
 import httpx
 
-from runtime.backends.stored import RunState, StoredBackend, action_failure, load_connection
+from runtime.backends.stored import RunState, StoredBackend, action_failure, usable_connection
 from runtime.errors import NangoError, ScriptError
 from runtime.execution.description import ScriptDescription, ScriptKind
-from runtime.execution.run import NO_INPUT, RunContext, run_script
+from runtime.execution.failures import ScriptFailure
+from runtime.execution.run import NO_INPUT, Outcome, RunContext, run_script
 from runtime.http.providers import Provider, UnknownProviderError, get_provider
 from runtime.scheduler.control import enqueue_action, wait_for_task
 from runtime.settings import RuntimeSettings
@@ -31,18 +35,87 @@ from runtime.worker.bundles import materialise, script_path
 from runtime.worker.hooks import RunLogHooks
 from runtime.worker.outcomes import fail_task, finish_run
 
-__all__ = ["execute_task", "provider_for"]
+__all__ = [
+    "RunPlan",
+    "RunReport",
+    "backend_for",
+    "execute_task",
+    "finish_planned",
+    "plan_or_fail",
+    "plan_run",
+    "provider_for",
+    "report_of",
+    "run_planned",
+]
 
 Transport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
 
 @dataclass
-class _Prepared:
+class RunPlan:
+    """What a run needs from the store before its script runs, read under the run's lease:
+    made by the worker (whose connections are warm), run by the run process (which then needs
+    no database unless its script reads or writes data), handed between them by pickle."""
+
+    task: Task
+    lease_token: str
+    environment: Environment
+    connection: Connection  # with fresh credentials
+    provider: Provider
+    state: RunState
+    checkpoint_key: str
+    variant: str
+    webhook_url: str
     description: ScriptDescription
     context: RunContext
-    backend: StoredBackend
     input: Any
     started_at: int
+
+
+@dataclass
+class RunReport:
+    """How a run process's script ended, for the worker to record (`finish_planned`): JSON
+    both ways, with the error and log lines already redacted."""
+
+    output: Any
+    error: dict[str, Any] | None
+    duration_s: float
+    counts: dict[str, dict[str, int]]
+    markers: dict[str, int | None]
+    pending_deletes: dict[str, int]
+    log_lines: list[tuple[str, str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "error": self.error,
+            "duration_s": self.duration_s,
+            "counts": self.counts,
+            "markers": self.markers,
+            "pending_deletes": self.pending_deletes,
+            "log_lines": [list(line) for line in self.log_lines],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> RunReport:
+        """The report a run process wrote (`ValueError` when it is not one: a script runs in
+        that process and may have written anything)."""
+        try:
+            error = data["error"]
+            if error is not None and not isinstance(error, dict):
+                raise TypeError("error")
+            counts = {
+                str(model): {str(k): int(v) for k, v in changes.items()}
+                for model, changes in data["counts"].items()
+            }
+            markers = {str(k): None if v is None else int(v) for k, v in data["markers"].items()}
+            pending = {str(k): int(v) for k, v in data["pending_deletes"].items()}
+            lines = [(str(level), str(message)) for level, message in data["log_lines"]]
+            return cls(
+                data["output"], error, float(data["duration_s"]), counts, markers, pending, lines
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a run report: {type(exc).__name__}: {exc}") from exc
 
 
 def execute_task(
@@ -53,27 +126,98 @@ def execute_task(
     *,
     transport: Transport | None = None,
 ) -> None:
-    """Run a claimed task and record how it ended (nothing, when its lease was lost)."""
-    try:
-        prepared = _prepare(store, task, lease_token, settings, transport)
-    except LeaseLostError:
+    """Run a claimed task in this process and record how it ended (nothing, when its lease
+    was lost): `plan_run`, `run_planned` and `finish_run` in a row."""
+    plan = plan_or_fail(store, task, lease_token, settings)
+    if plan is None:
         return
-    except NangoError as exc:
-        fail_task(store, task, lease_token, _setup_failure(exc))
-        return
-    hooks = RunLogHooks(prepared.backend.log_lines)
-    outcome = run_script(
-        prepared.description, prepared.context, prepared.backend, prepared.input, hooks=hooks
-    )
+    backend, outcome = run_planned(store, settings, plan, transport=transport)
     finish_run(
         store,
         task,
         lease_token,
-        prepared.backend,
+        backend,
         outcome,
-        started_at=prepared.started_at,
+        started_at=plan.started_at,
         settings=settings,
     )
+
+
+def plan_or_fail(
+    store: Store, task: Task, lease_token: str, settings: RuntimeSettings
+) -> RunPlan | None:
+    """The run's plan; None when there is nothing to run: its lease was lost, or it cannot
+    run (its script or connection is gone...), in which case it is FAILED here."""
+    try:
+        return plan_run(store, task, lease_token, settings)
+    except LeaseLostError:
+        return None
+    except NangoError as exc:
+        fail_task(store, task, lease_token, _setup_failure(exc))
+        return None
+
+
+def run_planned(
+    store: Store,
+    settings: RuntimeSettings,
+    plan: RunPlan,
+    *,
+    transport: Transport | None = None,
+    keep_log_lines: bool = False,
+) -> tuple[StoredBackend, Outcome]:
+    """Run the planned script over the store (`run_script`, exactly as `nango dryrun` runs
+    it); `keep_log_lines`: the lines not yet written stay in the backend's log for the report
+    (a run process hands them to its worker instead of writing them itself)."""
+    backend = backend_for(store, settings, plan, transport=transport)
+    backend.flush_logs_at_stop = not keep_log_lines
+    hooks = RunLogHooks(backend.log_lines)
+    outcome = run_script(plan.description, plan.context, backend, plan.input, hooks=hooks)
+    return backend, outcome
+
+
+def report_of(backend: StoredBackend, outcome: Outcome) -> RunReport:
+    """What a run process hands its worker: the outcome, redacted, and the run's state."""
+    error = None if outcome.error is None else backend.redactor.value(outcome.error.to_json())
+    state = backend.state
+    return RunReport(
+        output=outcome.output,
+        error=error,
+        duration_s=outcome.duration_s,
+        counts=state.counts,
+        markers=state.markers,
+        pending_deletes=state.pending_deletes,
+        log_lines=backend.log_lines.take(),
+    )
+
+
+def finish_planned(
+    store: Store, settings: RuntimeSettings, plan: RunPlan, report: RunReport
+) -> None:
+    """Record the end a run process reported (the worker's side of `execute_task`)."""
+    backend = backend_for(store, settings, plan)
+    backend.state.counts = report.counts
+    backend.state.markers = report.markers
+    backend.state.pending_deletes = report.pending_deletes
+    for level, message in report.log_lines:
+        backend.log_lines.add(level, message)
+    outcome = Outcome(
+        output=report.output,
+        error=None if report.error is None else _failure(report.error),
+        duration_s=report.duration_s,
+    )
+    finish_run(
+        store,
+        plan.task,
+        plan.lease_token,
+        backend,
+        outcome,
+        started_at=plan.started_at,
+        settings=settings,
+    )
+
+
+def _failure(error: dict[str, Any]) -> ScriptFailure:
+    return ScriptFailure(str(error.get("type")), str(error.get("message")), error.get("payload"))
 
 
 def _setup_failure(exc: NangoError) -> dict[str, Any]:
@@ -98,42 +242,28 @@ def _provider(integration: Integration | None, connection: Connection) -> Provid
     return provider
 
 
-def _prepare(
-    store: Store,
-    task: Task,
-    lease_token: str,
-    settings: RuntimeSettings,
-    transport: Transport | None,
-) -> _Prepared:
-    subjects = _subjects(store, task)
-    script, environment = subjects.script, subjects.environment
-    connection = load_connection(store, settings, environment, subjects.connection)
+def plan_run(store: Store, task: Task, lease_token: str, settings: RuntimeSettings) -> RunPlan:
+    """Read what the run needs, assign a sync run its generation, apply its reset and
+    emptyCache options and write its deployed files (`LeaseLostError` when the lease is lost,
+    a `NangoError` when the run cannot start)."""
     kind: ScriptKind = task.kind
     variant = str(task.payload.get("variant") or BASE_VARIANT)
-    state = RunState(
-        generation=None,
-        track_all_deletes=bool(script.config.get("track_deletes")),
-        declared_models=tuple(script.config.get("output") or ()),
-    )
     last_sync_date = None
-    if kind == "sync":
-        state.generation = store.tasks.assign_generation(task.id, lease_token)
-        last_sync_date = _begin_sync(store, task, lease_token, subjects, connection.id, variant)
-    backend = StoredBackend(
-        store=store,
-        settings=settings,
-        environment=environment,
-        task=task,
-        lease_token=lease_token,
-        connection=connection,
-        provider=_provider(subjects.integration, connection),
-        state=state,
-        checkpoint_key=checkpoint_key(script, variant),
-        variant=variant,
-        webhook_url=_webhook_url(settings, environment.name, script),
-        trigger_action=_action_waiter(store, settings, connection),
-        transport=transport,
-    )
+    with store.transaction() as tx:  # one transaction for the reads and the sync's start
+        subjects = _subjects(tx, task)
+        script = subjects.script
+        state = RunState(
+            generation=None,
+            track_all_deletes=bool(script.config.get("track_deletes")),
+            declared_models=tuple(script.config.get("output") or ()),
+        )
+        if kind == "sync":
+            state.generation = tx.tasks.assign_generation(task.id, lease_token)
+            last_sync_date = _begin_sync(
+                tx, task, lease_token, subjects, subjects.connection.id, variant
+            )
+    environment = subjects.environment
+    connection = usable_connection(store, settings, subjects.connection)
     context = RunContext(
         connection_id=connection.connection_id,
         provider=connection.provider,
@@ -143,9 +273,45 @@ def _prepare(
         timeout_s=_timeout_s(settings, kind),
     )
     root = materialise(store, script, settings.data_dir)
-    started_at = to_us(task.started_at) if task.started_at else 0
-    return _Prepared(
-        _description(script, root, kind), context, backend, _input_of(task), started_at
+    return RunPlan(
+        task=task,
+        lease_token=lease_token,
+        environment=environment,
+        connection=connection,
+        provider=_provider(subjects.integration, connection),
+        state=state,
+        checkpoint_key=checkpoint_key(script, variant),
+        variant=variant,
+        webhook_url=_webhook_url(settings, environment.name, script),
+        description=_description(script, root, kind),
+        context=context,
+        input=_input_of(task),
+        started_at=to_us(task.started_at) if task.started_at else 0,
+    )
+
+
+def backend_for(
+    store: Store,
+    settings: RuntimeSettings,
+    plan: RunPlan,
+    *,
+    transport: Transport | None = None,
+) -> StoredBackend:
+    """The planned run's backend over `store` (its state is the plan's own object)."""
+    return StoredBackend(
+        store=store,
+        settings=settings,
+        environment=plan.environment,
+        task=plan.task,
+        lease_token=plan.lease_token,
+        connection=plan.connection,
+        provider=plan.provider,
+        state=plan.state,
+        checkpoint_key=plan.checkpoint_key,
+        variant=plan.variant,
+        webhook_url=plan.webhook_url,
+        trigger_action=_action_waiter(store, settings, plan.connection),
+        transport=transport,
     )
 
 
@@ -153,20 +319,20 @@ def _prepare(
 class _Subjects:
     script: Script
     environment: Environment
-    connection: Connection  # without its credentials
+    connection: Connection  # with its credentials, as stored
     integration: Integration | None
     schedule: SyncSchedule | None
 
 
 def _subjects(store: Store, task: Task) -> _Subjects:
     """The rows the run is about, read in one transaction: its deployed script, environment,
-    connection (credentials not loaded), integration and sync schedule."""
+    connection (with its credentials), integration and sync schedule."""
     with store.reading() as view:
         script = view.scripts.get(task.script_id) if task.script_id is not None else None
         if script is None or task.connection_id is None:
             raise ScriptError("The deployed script of this run no longer exists")
         environment = view.environments.get_by_id(task.environment_id)
-        stored = view.connections.get_by_id(task.connection_id, with_credentials=False)
+        stored = view.connections.get_by_id(task.connection_id)
         if environment is None or stored is None:
             raise ScriptError(
                 "The connection of this run was deleted", error_type="unknown_connection"

@@ -56,7 +56,7 @@ def finish_run(
     state = backend.state
     try:
         if task.kind == "sync" and error is None:
-            _sync_succeeded(store, task, lease_token, backend, started_at, settings)
+            _sync_succeeded(store, task, lease_token, backend, started_at, settings, outcome)
         else:
             with store.transaction() as tx:
                 output = outcome.output if task.kind == "action" and error is None else None
@@ -70,13 +70,21 @@ def finish_run(
                 elif error is None and task.kind == "webhook":
                     counts = state.counts
                     queue_sync_success(tx, settings, task, counts, models, started_at=started_at)
+                _write_log(tx, task, backend, error, outcome)
     except LeaseLostError:
         message = "the run lost its lease (it expired, or the run was cancelled): nothing recorded"
         backend.log_lines.add("error", message)
         backend.log_lines.flush()
-        return
+
+
+def _write_log(
+    tx: Store, task: Task, backend: StoredBackend, error: Mapping[str, Any] | None, outcome: Outcome
+) -> None:
+    """The run's last log lines, its summary included, in the transaction of its end."""
     backend.log_lines.add(*_summary(error, backend, outcome.duration_s))
-    backend.log_lines.flush()
+    lines = backend.log_lines.take()
+    if lines:
+        tx.logs.append(task.id, lines)
 
 
 def _oversized(output: Any) -> dict[str, Any] | None:
@@ -97,6 +105,7 @@ def _sync_succeeded(
     backend: StoredBackend,
     started_at: int,
     settings: RuntimeSettings,
+    outcome: Outcome,
 ) -> None:
     state = backend.state
     connection_id = task.connection_id
@@ -123,6 +132,7 @@ def _sync_succeeded(
         tx.tasks.finish(task.id, lease_token, "SUCCEEDED", counts=state.counts)
         models = state.declared_models
         queue_sync_success(tx, settings, task, state.counts, models, started_at=started_at)
+        _write_log(tx, task, backend, None, outcome)
 
 
 def _summary(

@@ -1,23 +1,30 @@
 """`python -P -m runtime.worker.runner`: the child process that runs one claimed task.
 
-The worker writes one JSON object to its stdin: the task id and lease token, the parent's pid,
-the memory limit, the encryption key and the runtime's settings (secrets never go through argv
-or the environment, which other users of the machine can read). The child first ties its life
-to the worker's (`PR_SET_PDEATHSIG`, and the parent pid checked), sets its memory limit
-(`RLIMIT_AS`), then opens its own store connection and runs the task: every write it makes is
-fenced by the lease token, so a child that outlived its lease can change nothing.
+The worker reads what the run needs under its lease (`runtime.worker.execute.plan_run`), then
+writes one JSON object to the child's stdin: that plan (pickled), the parent's pid, the memory
+limit, the encryption key, the runtime's settings and the path of the report (secrets never go
+through argv or the environment, which other users of the machine can read). The child first
+ties its life to the worker's (`PR_SET_PDEATHSIG`, and the parent pid checked), sets its memory
+limit (`RLIMIT_AS`), then runs the script. Only what the script reads and writes goes to the
+database from the child, over connections of its own, each write fenced by the lease token (a
+child that outlived its lease can change nothing); a script that touches no data opens none.
+Its end is a report (JSON: the outcome, redacted; counts; delete detection; the log lines not
+yet written) that the worker records with the run's end (`finish_planned`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import json
 import os
+import pickle
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,9 +79,10 @@ def _run(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
     limit_memory(int(config["memory_mb"]))
     from runtime.settings import RuntimeSettings
     from runtime.store import open_store
-    from runtime.worker.execute import execute_task
+    from runtime.worker.execute import report_of, run_planned
 
     settings = RuntimeSettings.model_validate(config["settings"])
+    plan = pickle.loads(base64.b64decode(config["plan"]))  # from the worker: trusted
     if warm is not None and warm[0] == settings.database:
         store = warm[1]
         # Connections are never shared across a fork: the pool is replaced, the parent's
@@ -85,14 +93,26 @@ def _run(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
             settings.database, encryption_key=config["encryption_key"], migrate=False, pool_size=2
         )
     try:
-        task = store.tasks.get(str(config["task_id"]))
-        token = str(config["lease_token"])
-        if task is None or task.state != "STARTED" or task.lease_token != token:
-            return 0  # expired or taken over before this process started: nothing to do
-        execute_task(store, task, token, settings)
+        backend, outcome = run_planned(store, settings, plan, keep_log_lines=True)
+        report = report_of(backend, outcome).to_json()
     finally:
         store.close()
+    write_report(Path(config["report"]), report)
     return 0
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """The run's report for the worker, whole or not at all (written aside, then renamed)."""
+    try:
+        text = json.dumps(report)
+    except (TypeError, ValueError) as exc:  # an output json cannot hold: the run fails
+        error = {"type": "invalid_action_output", "message": f"not JSON: {exc}", "payload": None}
+        text = json.dumps({**report, "output": None, "error": error})
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    partial.replace(path)
 
 
 if __name__ == "__main__":

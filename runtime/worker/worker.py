@@ -3,12 +3,13 @@
 Every tick (every `poll_s`, and at once when a run process ends):
 - the passes, each on its own period: due (0.25 s), expiring (2 s, or half the lease), new
   schedules (10 s) (`runtime.scheduler.passes`);
-- each child: ended -> if it recorded no outcome (a crash, a kill, memory exhausted), the run
-  FAILED with what is known (signal, exit code, the end of its stderr); past its time limit ->
+- each child: ended -> the end it reported is recorded (`finish_planned`), or, if it reported
+  none (a crash, a kill, memory exhausted), the run FAILED with what is known (signal, exit
+  code, the end of its stderr); past its time limit ->
   killed and FAILED; heartbeat due -> lease renewed, and a lost lease kills the child;
 - claim up to `worker_concurrency` runs minus the running ones (actions, on-event and webhook
-  runs first; syncs never take the last free slot, so an action always finds one) and spawn
-  `python -P -m runtime.worker.runner` for each.
+  runs first; syncs never take the last free slot, so an action always finds one), plan each
+  (`runtime.worker.execute.plan_run`, on this process's connections) and start its process.
 
 Run processes are forked from a pre-loaded server (`runtime.worker.zygote`): a fork, not a new
 Python, per run. A database error in a tick is logged and the next tick tries again.
@@ -21,9 +22,11 @@ or on-event run fails (`worker_stopped`: running it again could repeat its effec
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -46,6 +49,7 @@ from runtime.settings import RuntimeSettings
 from runtime.store import Store, load_or_create_key_file
 from runtime.store.tasks import Task
 from runtime.webhooks.outgoing import queue_run_failures
+from runtime.worker.execute import RunPlan, RunReport, finish_planned, plan_or_fail
 from runtime.worker.zygote import ForkedProcess, Zygote
 
 __all__ = ["Worker", "resolve_encryption_key", "run_worker"]
@@ -58,6 +62,9 @@ KILL_GRACE_S = 15.0
 STDERR_LINES = 40
 #: How long a run process that recorded its outcome may take to exit before it is stopped.
 ENDED_PROCESS_GRACE_S = 5.0
+#: The most a run's report may hold (an action's output is at most 2 MB of JSON; a few hundred
+#: log lines): what a script could have written in its place is not read past it.
+MAX_REPORT_BYTES = 32 * 2**20
 #: How often the due pass looks for due schedules: a run starts at most this long after its due
 #: point when a worker has a free slot (p99 due -> started under 1 s, issue 9).
 DUE_PERIOD_S = 0.25
@@ -103,8 +110,30 @@ class _Child:
     process: subprocess.Popen[bytes] | ForkedProcess
     deadline: float
     next_heartbeat: float
+    plan: RunPlan | None = None
+    report: Path | None = None
     stderr: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
     reader: threading.Thread | None = None
+
+    def take_report(self) -> RunReport | None:
+        """The report the process wrote (removed), None when it wrote none; `ValueError` when
+        it is not one."""
+        if self.report is None:
+            return None
+        try:
+            with self.report.open("rb") as stream:
+                text = stream.read(MAX_REPORT_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        finally:
+            self.report.unlink(missing_ok=True)
+        if len(text) > MAX_REPORT_BYTES:  # the script's process may have written anything
+            raise ValueError(f"over {MAX_REPORT_BYTES // 2**20} MB")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from exc
+        return RunReport.from_json(data)
 
     def stderr_tail(self) -> list[str]:
         if isinstance(self.process, ForkedProcess):
@@ -204,24 +233,27 @@ class Worker:
             return
         lease = self.settings.lease_seconds
         caps = {"sync": self.settings.sync_concurrency, "action": self.settings.action_concurrency}
-        claimed = self.store.tasks.claim(
-            self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS, caps=caps
-        )
-        syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
-        room = free - len(claimed)
-        if concurrency > 1:
-            room = min(room, concurrency - 1 - syncs_running)
-        if room > 0:
-            claimed += self.store.tasks.claim(
-                self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
+        with self.store.transaction() as tx:  # both claims in one transaction
+            claimed = tx.tasks.claim(
+                self.owner, limit=free, lease_seconds=lease, kinds=NON_SYNC_KINDS, caps=caps
             )
+            syncs_running = sum(1 for c in self._children.values() if c.task.kind == "sync")
+            room = free - len(claimed)
+            if concurrency > 1:
+                room = min(room, concurrency - 1 - syncs_running)
+            if room > 0:
+                claimed += tx.tasks.claim(
+                    self.owner, limit=room, lease_seconds=lease, kinds=("sync",), caps=caps
+                )
         for task in claimed:
             self._spawn(task)
 
     def _spawn(self, task: Task) -> None:
         token = task.lease_token
         assert token is not None
-        config = {
+        metrics.observe_started(task)
+        runs = self._runs_dir()
+        config: dict[str, Any] = {
             "task_id": task.id,
             "lease_token": token,
             "parent_pid": os.getpid(),
@@ -229,13 +261,25 @@ class Worker:
             "encryption_key": self._key,
             "settings": self.settings.model_dump(mode="json", exclude={"metrics_key"}),
         }
+        plan = None
+        if self.runner is None:  # (a given runner stands in for a run process: no plan)
+            # what the run needs is read here, on this process's warm connections: a run
+            # process whose script touches no data never connects to the database
+            plan = plan_or_fail(self.store, task, token, self.settings)
+            if plan is None:  # its lease is gone, or it cannot run (FAILED, with the reason)
+                metrics.observe_ended(self.store, task.id)
+                self._wake.set()  # its slot is free again
+                return
+            config["plan"] = base64.b64encode(pickle.dumps(plan)).decode()
+            config["report"] = str(runs / f"{task.id}.report")
         try:
             child = self._start_child(task, token, config)
         except OSError as exc:
             self.store.tasks.fail(task.id, token, _crash(f"the run could not start: {exc}"))
+            metrics.observe_ended(self.store, task.id)
             return
+        child.plan, child.report = plan, runs / f"{task.id}.report"
         self._children[task.id] = child
-        metrics.observe_started(task)
         log.info(
             "run %s (%s %s) started in pid %d",
             task.id,
@@ -250,9 +294,7 @@ class Worker:
         deadline = now + task.started_to_completed_ms / 1000 + KILL_GRACE_S
         heartbeat = now + self.settings.lease_seconds / 3
         if self.runner is None:
-            if self._stderr_dir is None:
-                self._stderr_dir = Path(tempfile.mkdtemp(prefix="nango-runs-"))
-            forked = self._zygote.spawn(config, self._stderr_dir / f"{task.id}.stderr")
+            forked = self._zygote.spawn(config, self._runs_dir() / f"{task.id}.stderr")
             return _Child(task, token, forked, deadline, heartbeat)
         process = subprocess.Popen(
             self.runner,
@@ -271,6 +313,12 @@ class Worker:
         )
         child.reader.start()
         return child
+
+    def _runs_dir(self) -> Path:
+        """The folder of the run processes' stderr and reports (private to this user)."""
+        if self._stderr_dir is None:
+            self._stderr_dir = Path(tempfile.mkdtemp(prefix="nango-runs-"))
+        return self._stderr_dir
 
     # --- supervising -------------------------------------------------------------------------
 
@@ -313,13 +361,21 @@ class Worker:
         metrics.observe_ended(self.store, child.task.id)
 
     def _ended(self, child: _Child, code: int) -> Task | None:
-        """Fail the run if its process ended without recording an outcome; the run's row
-        when it had ended already."""
+        """Record the end its process reported, or fail the run if it reported none; the
+        run's row when it has ended."""
         stderr = child.stderr_tail()
+        unreadable = None
+        try:
+            report = child.take_report()
+        except ValueError as exc:
+            report, unreadable = None, f"the run's process wrote an unreadable report ({exc})"
+        if report is not None and child.plan is not None:
+            finish_planned(self.store, self.settings, child.plan, report)
+            return self.store.tasks.get(child.task.id)
         task = self.store.tasks.get(child.task.id)
         if task is None or task.state != "STARTED" or task.lease_token != child.token:
-            return task  # the child recorded its outcome (or lost its lease)
-        reason = _describe_exit(code, stderr, self.settings.script_memory_mb)
+            return task  # its lease was lost (or the run was ended by another)
+        reason = unreadable or _describe_exit(code, stderr, self.settings.script_memory_mb)
         if self.store.tasks.fail(child.task.id, child.token, _crash(reason)):
             self.store.logs.append(child.task.id, [("error", reason)])
             queue_run_failures(self.store, self.settings, [child.task], _crash(reason))

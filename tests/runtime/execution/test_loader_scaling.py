@@ -109,6 +109,7 @@ def test_modules_marked_foreign_are_never_looked_at(
 
     paths = _project(tmp_path / "project", 2)
     monkeypatch.setattr(loader_module, "_foreign", {})
+    monkeypatch.setattr(loader_module, "_imported_any", False)
     marked = _CountedModule(str(tmp_path / "project" / "lookalike.py"))
     monkeypatch.setitem(sys.modules, "nango_test_marked", marked)  # type: ignore[arg-type]
     loader_module.mark_modules_foreign()
@@ -137,6 +138,7 @@ def test_a_foreign_name_imported_again_is_looked_at(
 
     _project(tmp_path / "project", 1)
     monkeypatch.setattr(loader_module, "_foreign", {})
+    monkeypatch.setattr(loader_module, "_imported_any", True)
     monkeypatch.setitem(sys.modules, "helpers", types.ModuleType("helpers"))
     loader_module.mark_modules_foreign()
     replaced = types.ModuleType("helpers")
@@ -146,3 +148,22 @@ def test_a_foreign_name_imported_again_is_looked_at(
     loader_module.ProjectLoader(tmp_path / "project").forget()
 
     assert "helpers" not in sys.modules
+
+
+def test_a_process_that_never_imported_a_project_has_nothing_to_forget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run process forked from the run server has loaded no project: its loader's first
+    `forget` looks at no module at all."""
+    import sys
+
+    from runtime.execution import loader as loader_module
+
+    monkeypatch.setattr(loader_module, "_imported_any", False)
+    unmarked = _CountedModule(str(tmp_path / "project" / "lookalike.py"))
+    monkeypatch.setitem(sys.modules, "nango_test_unmarked", unmarked)  # type: ignore[arg-type]
+    loader_module.ProjectLoader(tmp_path).forget()
+    assert unmarked.reads == 0
+    monkeypatch.setattr(loader_module, "_imported_any", True)
+    loader_module.ProjectLoader(tmp_path).forget()
+    assert unmarked.reads > 0

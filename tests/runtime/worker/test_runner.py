@@ -5,17 +5,24 @@ its lease token."""
 
 from __future__ import annotations
 
+import base64
+import json
+import pickle
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from runtime.scheduler.control import SyncTarget, trigger_syncs
 from runtime.store import Store
+from runtime.store.errors import LeaseLostError
 from runtime.store.tasks import Task
 from runtime.store.timestamps import now_us
 from runtime.worker import Worker, runner
+from runtime.worker.execute import RunPlan, RunReport, finish_planned, plan_run
 from runtime.worker.zygote_server import _preload
 from tests.runtime.store.conftest import TEST_KEY
 from tests.runtime.worker.conftest import Deployed
@@ -77,14 +84,27 @@ def claimed_sync(deployed: Deployed) -> Task:
     return deployed.claim()
 
 
-def config_of(deployed: Deployed, task: Task, token: str) -> dict[str, Any]:
+def config_of(deployed: Deployed, plan: RunPlan, report: Path) -> dict[str, Any]:
+    """What the worker hands a run process: the run's plan, and where to write its report."""
     return {
-        "task_id": task.id,
-        "lease_token": token,
+        "plan": base64.b64encode(pickle.dumps(plan)).decode(),
+        "report": str(report),
         "memory_mb": 4096,
         "encryption_key": TEST_KEY,
         "settings": deployed.settings.model_dump(mode="json"),
     }
+
+
+def run_in_child(deployed: Deployed, task: Task, warm: tuple[str, Store], tmp: Path) -> RunPlan:
+    """Plan the run as the worker does, run it as its process does; the plan."""
+    assert task.lease_token is not None
+    plan = plan_run(deployed.world.store, task, task.lease_token, deployed.settings)
+    assert runner._run(config_of(deployed, plan, tmp / "run.report"), warm) == 0
+    return plan
+
+
+def reported(tmp: Path) -> RunReport:
+    return RunReport.from_json(json.loads((tmp / "run.report").read_text()))
 
 
 def test_the_server_store_is_compiled_and_holds_no_connection(warm: tuple[str, Store]) -> None:
@@ -93,34 +113,70 @@ def test_the_server_store_is_compiled_and_holds_no_connection(warm: tuple[str, S
     assert engine.pool.checkedin() == 0 and engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
-def test_a_run_on_the_server_store_records_its_end(
-    deployed: Deployed, warm: tuple[str, Store]
+def test_a_run_that_touches_no_data_reports_its_end_without_connecting(
+    deployed: Deployed, warm: tuple[str, Store], tmp_path: Path
 ) -> None:
+    """The worker plans the run and records its end; the run process in between opens no
+    database connection when its script reads and writes no data."""
+    connects: list[object] = []
+    event.listen(warm[1].database.engine, "connect", lambda *_: connects.append(1))
     task = claimed_sync(deployed)
-    assert task.lease_token is not None
-    assert runner._run(config_of(deployed, task, task.lease_token), warm) == 0
+    plan = run_in_child(deployed, task, warm, tmp_path)
+    assert connects == []
+    report = reported(tmp_path)
+    assert report.error is None and report.log_lines == [("info", "nothing to fetch")]
+    during = deployed.world.store.tasks.get(task.id)
+    assert during is not None and during.state == "STARTED"  # the worker records the end
+    finish_planned(deployed.world.store, deployed.settings, plan, report)
     done = deployed.world.store.tasks.get(task.id)
     assert done is not None and done.state == "SUCCEEDED", done and done.error
     assert done.finished_at is not None
     logs = deployed.logs(done)
-    assert "nothing to fetch" in logs and logs[-1].startswith("run succeeded in")
+    assert logs[0] == "nothing to fetch" and logs[-1].startswith("run succeeded in")
 
 
-def test_a_run_on_the_server_store_without_its_lease_writes_nothing(
-    deployed: Deployed, warm: tuple[str, Store]
+def test_a_run_without_its_lease_cannot_be_planned_nor_ended(
+    deployed: Deployed, warm: tuple[str, Store], tmp_path: Path
 ) -> None:
     task = claimed_sync(deployed)
     assert task.lease_token is not None
-    assert runner._run(config_of(deployed, task, "not-the-token"), warm) == 0
-    after = deployed.world.store.tasks.get(task.id)
+    store = deployed.world.store
+    with pytest.raises(LeaseLostError):
+        plan_run(store, task, "not-the-token", deployed.settings)
+    after = store.tasks.get(task.id)
     assert after is not None and after.state == "STARTED" and after.generation is None
-    assert deployed.logs(after) == []
-    deployed.world.store.tasks.expire(now=now_us() + 3600 * 10**6)
-    assert runner._run(config_of(deployed, task, task.lease_token), warm) == 0
-    expired = deployed.world.store.tasks.get(task.id)
+    plan = run_in_child(deployed, task, warm, tmp_path)
+    store.tasks.expire(now=now_us() + 3600 * 10**6)  # the lease ran out during the run
+    finish_planned(store, deployed.settings, plan, reported(tmp_path))
+    expired = store.tasks.get(task.id)
     assert expired is not None and expired.state == "FAILED"
     assert expired.error is not None and expired.error["type"] == "lease_expired"
-    assert deployed.logs(expired) == []
+    schedule = store.syncs.get_by_id(task.sync_id or 0)
+    assert schedule is not None and schedule.last_sync_date is None
+
+
+def test_a_report_is_read_as_untrusted_json() -> None:
+    """A script runs in the process that writes the report: what is not a report is refused
+    (the worker then fails the run), never trusted."""
+    good = {
+        "output": None,
+        "error": None,
+        "duration_s": 0.5,
+        "counts": {"Thing": {"added": 1, "updated": 0, "deleted": 0}},
+        "markers": {},
+        "pending_deletes": {},
+        "log_lines": [["info", "x"]],
+    }
+    assert RunReport.from_json(good).counts == {"Thing": {"added": 1, "updated": 0, "deleted": 0}}
+    for bad in (
+        [],
+        {**good, "counts": {"Thing": {"added": "many"}}},
+        {**good, "error": "boom"},
+        {**good, "log_lines": [["info"]]},
+        {k: v for k, v in good.items() if k != "markers"},
+    ):
+        with pytest.raises(ValueError, match="not a run report"):
+            RunReport.from_json(bad)
 
 
 def test_a_killed_run_process_of_the_server_ends_failed(
@@ -161,3 +217,60 @@ def tick_until(
             return runs[0]
         time.sleep(0.1)
     raise AssertionError("the run did not get there")
+
+
+NOOP_ACTION = """\
+from models import NangoAction
+
+
+async def run_action(nango: NangoAction) -> dict:
+    return {"ok": True}
+"""
+WITH_ACTION = {
+    "nango.yaml": CONFIG.replace(
+        "models:", "    actions:\n      noop:\n        endpoint: POST /noop\nmodels:"
+    ),
+    "github/syncs/empty.py": EMPTY,
+    "github/actions/noop.py": NOOP_ACTION,
+}
+
+
+def test_a_run_process_that_ends_wakes_the_loop(
+    deploy_project: Callable[..., Deployed], store_url: str
+) -> None:
+    """A slot freed by a run's end is claimed again at once, not at the next poll: two runs
+    one after the other in one slot, with a poll of a minute, both end well within it."""
+    import threading
+
+    from runtime.scheduler.control import enqueue_action
+
+    deployed = deploy_project(WITH_ACTION)
+    settings = deployed.settings.model_copy(
+        update={"database_url": store_url, "worker_concurrency": 1}
+    )
+    store = deployed.world.store
+    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
+    assert connection is not None
+    runs = [enqueue_action(store, settings, connection, "noop", None, has_input=False)]
+    runs.append(enqueue_action(store, settings, connection, "noop", None, has_input=False))
+    worker = Worker(settings, store, encryption_key=TEST_KEY, poll_s=60)
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 40
+        ended: list[Task | None] = []
+        while time.monotonic() < deadline:
+            ended = [store.tasks.get(run.id) for run in runs]
+            if all(run is not None and run.is_done for run in ended):
+                break
+            time.sleep(0.1)
+        assert [(r.state, r.output) if r else None for r in ended] == [
+            ("SUCCEEDED", {"ok": True}),
+            ("SUCCEEDED", {"ok": True}),
+        ]
+    finally:
+        stop.set()
+        worker._wake.set()
+        loop.join(30)
+    assert not loop.is_alive()

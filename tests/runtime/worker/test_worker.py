@@ -242,39 +242,25 @@ def test_a_run_process_dies_with_its_worker(tmp_path: Path) -> None:
     raise AssertionError("the run process outlived its worker")
 
 
-@pytest.mark.slow
-def test_a_run_process_that_ends_wakes_the_loop(tmp_path: Path) -> None:
-    """With forked run processes, a slot freed by a run's end is claimed again at once, not at
-    the next poll: two runs one after the other in one slot, with a poll of a minute, both end
-    well within it."""
-    from runtime.store import open_store, sqlite_url
+def test_a_report_that_is_not_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run process's report is read as untrusted (a script runs there): not JSON, not a
+    report, or too large are refused (the worker then fails the run), and the file is gone."""
+    from runtime.worker import worker as worker_module
+    from runtime.worker.worker import _Child
 
-    url = sqlite_url(tmp_path / "nango.db")
-    store = open_store(url, encryption_key=TEST_KEY)
-    environment = store.environments.ensure("dev").environment
-    tasks = []
-    for _ in range(2):  # runs whose script does not exist: each process fails it at once
-        new = NewTask(environment.id, "action", "x", {}, Timeouts(60_000, 60_000))
-        created = store.tasks.create(new)
-        assert created is not None
-        tasks.append(created)
-    values = {"database_url": url, "worker_concurrency": 1}
-    worker = Worker(settings(tmp_path, **values), store, encryption_key=TEST_KEY, poll_s=60)
-    stop = threading.Event()
-    loop = threading.Thread(target=worker.run, args=(stop,))
-    loop.start()
-    try:
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            ended = [store.tasks.get(task.id) for task in tasks]
-            if all(task is not None and task.is_done for task in ended):
-                break
-            time.sleep(0.1)
-        assert [task.state if task else None for task in ended] == ["FAILED", "FAILED"]
-        assert all("no longer exists" in str(task.error) for task in ended if task)
-    finally:
-        stop.set()
-        worker._wake.set()
-        loop.join(30)
-        store.close()
-    assert not loop.is_alive()
+    monkeypatch.setattr(worker_module, "MAX_REPORT_BYTES", 1000)
+    task = Task.__new__(Task)
+    report = tmp_path / "run.report"
+    child = _Child(task, "token", None, 0.0, 0.0, report=report)  # type: ignore[arg-type]
+    assert child.take_report() is None  # none written: the process died first
+    for text, message in (
+        ("{not json", "not JSON"),
+        ('{"output": 1}', "not a run report"),
+        ('"' + "x" * 2000 + '"', "over"),
+    ):
+        report.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            child.take_report()
+        assert not report.exists()
