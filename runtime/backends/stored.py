@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,18 +69,10 @@ def load_connection(
     `runtime.credentials.fresh_connection` (expired tokens refreshed first, one refresh at a
     time per connection, and any on `force`)."""
     from runtime.credentials import fresh_connection
-    from runtime.credentials.errors import RefreshFailedError
-    from runtime.store.errors import NotFoundError
 
     key, name = connection.provider_config_key, connection.connection_id
-    try:
+    with _connection_errors():
         return fresh_connection(store, settings, environment, key, name, force=force)
-    except NotFoundError:
-        raise ScriptError(
-            "The connection of this run was deleted", error_type="unknown_connection"
-        ) from None
-    except RefreshFailedError as exc:
-        raise ScriptError(exc.message, error_type="invalid_credentials", hint=exc.hint) from None
 
 
 def usable_connection(
@@ -87,12 +80,20 @@ def usable_connection(
 ) -> StoredConnection:
     """`load_connection` for a connection just read with its credentials: they are read again
     only when they must be refreshed."""
-    from runtime.credentials.errors import RefreshFailedError
     from runtime.credentials.refresh import ensure_fresh
+
+    with _connection_errors():
+        return ensure_fresh(store, settings, connection)
+
+
+@contextmanager
+def _connection_errors() -> Iterator[None]:
+    """A deleted connection or credentials that cannot be refreshed, as the run's error."""
+    from runtime.credentials.errors import RefreshFailedError
     from runtime.store.errors import NotFoundError
 
     try:
-        return ensure_fresh(store, settings, connection)
+        yield
     except NotFoundError:
         raise ScriptError(
             "The connection of this run was deleted", error_type="unknown_connection"

@@ -274,3 +274,17 @@ def test_a_run_process_that_ends_wakes_the_loop(
         worker._wake.set()
         loop.join(30)
     assert not loop.is_alive()
+
+
+def test_a_report_is_written_whole_and_json(tmp_path: Path) -> None:
+    """Written aside then renamed (a worker never reads half a report); an output JSON cannot
+    hold fails the run instead of the report."""
+    path = tmp_path / "run.report"
+    good = {"output": {"ok": True}, "error": None}
+    runner.write_report(path, good)
+    assert json.loads(path.read_text()) == good
+    assert [p.name for p in tmp_path.iterdir()] == ["run.report"]
+    assert path.stat().st_mode & 0o777 == 0o600
+    runner.write_report(path, {"output": {1, 2}, "error": None})
+    written = json.loads(path.read_text())
+    assert written["output"] is None and written["error"]["type"] == "invalid_action_output"
