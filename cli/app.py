@@ -1,94 +1,39 @@
-"""The `nango` command line. Command modules import their heavy dependencies lazily."""
+"""The `nango` entry point (`main`). A plain `nango dryrun ...` runs without loading Typer
+(`cli.fast_path`); every other command line goes to the Typer app, `cli.commands.app.app`
+(also reachable as `cli.app.app`)."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Any
 
-import typer
-
-from cli.commands.compile import compile as compile_command
-from cli.commands.connection import connection_app
-from cli.commands.deploy import deploy as deploy_command
-from cli.commands.dev import dev as dev_command
-from cli.commands.dryrun import dryrun as dryrun_command
-from cli.commands.fixtures import fixtures_app
-from cli.commands.generate import generate as generate_command
-from cli.commands.init import init as init_command
-from cli.commands.integration import integration_app
-from cli.commands.logs import logs as logs_command
-from cli.commands.records import records as records_command
-from cli.commands.runs import runs as runs_command
-from cli.commands.runtime import app as runtime_app
-from cli.commands.test import test as test_command
-from cli.commands.version import version as version_command
-from cli.commands.webhooks import webhooks_app
-
-app = typer.Typer(
-    name="nango",
-    help="Build, check and test API integration scripts (syncs and actions) in Python.",
-    no_args_is_help=True,
-    epilog=(
-        "\b\nExamples:\n  nango init demo && cd demo\n  nango generate\n  nango compile\n\n"
-        "Global options (after the command): --debug, --no-interactive, --auto-confirm.\n"
-        "Run `nango COMMAND --help` for a command's options."
-    ),
-    rich_markup_mode=None,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-app.command("init")(init_command)
-app.command("generate")(generate_command)
-app.command("compile")(compile_command)
-app.command("dryrun")(dryrun_command)
-app.command("test")(test_command)
-app.command("deploy")(deploy_command)
-app.command("dev")(dev_command)
-app.command("runs")(runs_command)
-app.command("records")(records_command)
-app.command("logs")(logs_command)
-app.command("version")(version_command)
-app.add_typer(runtime_app, name="runtime")
-app.add_typer(connection_app)
-app.add_typer(integration_app)
-app.add_typer(fixtures_app)
-app.add_typer(webhooks_app)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        from runtime import __version__
-
-        typer.echo(f"Nango CLI version: {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
-        ),
-    ] = False,
-) -> None:
-    """Build, check and test API integration scripts (syncs and actions) in Python."""
+__all__ = ["main"]
 
 
 def main() -> None:
-    from cli import process
+    from cli import fast_path, process
     from cli.guard import ensure_own_import_names
 
     process.at_start()
     ensure_own_import_names()
     try:
+        if fast_path.run(sys.argv[1:]):
+            sys.exit(0)  # as Typer ends a command that succeeded
+        from cli.commands.app import app
+
         app()
     except KeyboardInterrupt:
         sys.exit(130)
     finally:
         process.at_exit()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the Typer app, imported on first use: `main` may not need it
+        from cli.commands.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -34,19 +34,30 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._given: set[str] = set()  # the values added, so that adding one again costs nothing
         self._pattern: re.Pattern[str] | None = None
         self._needles: tuple[bytes, ...] = ()
         self._lock = threading.Lock()
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
-        """Register secret values (with their encoded forms); short or empty ones are ignored."""
+        """Register secret values (with their encoded forms); short or empty ones are ignored.
+        A value already added is skipped at once (an `Authorization` value is added again with
+        every request)."""
+        fresh = {
+            secret
+            for secret in secrets
+            if isinstance(secret, str)
+            and len(secret) >= MIN_SECRET_LENGTH
+            and secret not in self._given
+        }
+        if not fresh:
+            return
         forms: set[str] = set()
-        for secret in secrets:
-            if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
-                continue
+        for secret in fresh:
             forms.update(_forms(secret))
         with self._lock:
+            self._given |= fresh
             new = forms - self._secrets
             if not new:
                 return

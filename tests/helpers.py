@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,7 +63,9 @@ class CliResult:
 
 
 class Cli:
-    """Runs `nango` in-process with Typer's CliRunner, in a chosen working directory."""
+    """Runs `nango` in-process with Typer's CliRunner, in a chosen working directory. A plain
+    `nango dryrun` command line runs as `nango` runs it: through `cli.fast_path`, without Typer
+    (`typer_only=True`: through Typer all the same)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.monkeypatch = monkeypatch
@@ -73,6 +76,7 @@ class Cli:
         cwd: Path | None = None,
         expect: int | None = 0,
         input: str | None = None,
+        typer_only: bool = False,
     ) -> CliResult:
         from cli.app import app
         from cli.terminal import console as output
@@ -81,11 +85,35 @@ class Cli:
             self.monkeypatch.chdir(cwd)
         output.stdout.cache_clear()
         output.stderr.cache_clear()
-        result = CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
-        found = CliResult(result.exit_code, result.stdout, result.stderr)
+        found = None if typer_only else run_fast_path(list(args), input)
+        if found is None:
+            result = CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
+            found = CliResult(result.exit_code, result.stdout, result.stderr)
         if expect is not None:
             assert found.exit_code == expect, found.output
         return found
+
+
+def run_fast_path(args: list[str], input: str | None = None) -> CliResult | None:
+    """`args` run through `cli.fast_path` with the output captured as CliRunner captures it, or
+    None when the fast path leaves them to Typer."""
+    from cli import fast_path
+
+    code: Any = 0
+    with CliRunner().isolation(input=input) as (stdout, stderr, _):
+        try:
+            if not fast_path.run(args):
+                return None
+        except SystemExit as exc:
+            code = 0 if exc.code is None else exc.code
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            texts = [
+                s.getvalue().decode(errors="replace").replace("\r\n", "\n")
+                for s in (stdout, stderr)
+            ]
+    return CliResult(int(code), *texts)
 
 
 # --- a fake provider API -------------------------------------------------------------------------

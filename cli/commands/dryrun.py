@@ -69,33 +69,21 @@ def dryrun(
 
       nango dryrun issues my-connection --replay --json
     """
-    from cli.process import paused_collector
+    from cli.dryrun.command import dryrun_command
 
-    with paused_collector():
-        from cli.dryrun import options as parse
-        from cli.dryrun.run import DryRunOptions, dry_run
-        from cli.terminal.dryrun_report import live_status, render_report, write_json_report
-        from runtime.execution.run import NO_INPUT
-
-    options = DryRunOptions(
-        name=name,
-        connection_id=connection_id,
+    dryrun_command(
+        name,
+        connection_id,
         environment=environment,
-        last_sync_date=parse.parse_last_sync_date(last_sync_date) if last_sync_date else None,
-        input=parse.parse_json_option(input, "--input") if input is not None else NO_INPUT,
-        metadata=parse.parse_object_option(metadata, "--metadata") if metadata else None,
-        checkpoint=parse.parse_checkpoint(checkpoint) if checkpoint else None,
+        last_sync_date=last_sync_date,
+        input=input,
+        metadata=metadata,
+        checkpoint=checkpoint,
         integration_id=integration_id,
         variant=variant,
         validation=validation,
-        mode=parse.mode_of(save=save, replay=replay),
-        keep_all_records=json_output,
-        timeout_s=parse.parse_timeout(timeout),
+        save=save,
+        replay=replay,
+        json_output=json_output,
+        timeout=timeout,
     )
-    report = dry_run(options, progress=None if json_output else lambda c: live_status(c, name))
-    try:
-        write_json_report(report) if json_output else render_report(report)
-    finally:
-        report.close()
-    if report.error is not None:
-        raise typer.Exit(ExitCode.DRYRUN_ERROR)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ class RecordStream:
         self._spool: IO[bytes] | None = (
             tempfile.TemporaryFile("w+b") if keep_all else None  # noqa: SIM115
         )
+        # The length of each line of the spool (8 bytes a batch): reading a batch back is then
+        # one read of its records' JSON, ~10x cheaper than splitting lines of ~0.3 MB.
+        self._lines = array("Q")
 
     def add(self, records: list[Any], encoded: bytes) -> None:
         """Records and their JSON array (one line of the spool: compact JSON holds no newline)."""
@@ -70,6 +74,7 @@ class RecordStream:
         if self._spool is not None and records:
             self._spool.write(encoded)
             self._spool.write(b"\n")
+            self._lines.append(len(encoded) + 1)
 
     def joined(self) -> Iterator[bytes]:
         """Every record's JSON in order, comma-separated, a batch at a time: the inside of the
@@ -78,11 +83,16 @@ class RecordStream:
             if self.first:
                 yield values.encode(self.first)[1:-1]
             return
-        self._spool.flush()
-        self._spool.seek(0)
-        for line in self._spool:
-            yield line[1:-2]  # without the array's brackets and the newline
-        self._spool.seek(0, 2)
+        spool = self._spool
+        spool.flush()
+        spool.seek(0)
+        try:
+            for length in self._lines:  # each line: the batch's JSON array, then a newline
+                spool.seek(1, 1)
+                yield spool.read(length - 3)
+                spool.seek(2, 1)
+        finally:
+            spool.seek(0, 2)  # where the next batch goes, even when reading stopped early
 
     def all(self) -> Iterator[Any]:
         """Every record, in order (needs `keep_all`)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import io
 import os
@@ -236,6 +235,8 @@ def _stop(loop: asyncio.AbstractEventLoop, worker: threading.Thread) -> None:
         loop.call_soon_threadsafe(cancel_all)
     worker.join(_CANCEL_GRACE_S)
     if worker.is_alive() and worker.ident is not None:
+        import ctypes  # only a script that ignores cancellation needs it
+
         ctypes.pythonapi.PyThreadState_SetAsyncExc(
             ctypes.c_ulong(worker.ident), ctypes.py_object(ScriptTimeout)
         )

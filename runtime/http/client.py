@@ -54,7 +54,7 @@ def build_client(
             transport=transport, timeout=timeouts, follow_redirects=True, headers=headers
         )
     if transport is None and not _proxies_from_environment():
-        transport = AsyncioTransport(ssl_context=tls_context())
+        transport = AsyncioTransport(ssl_context=tls_context)  # made on first use
     verify = tls_context() if transport is None else True
     return httpx.AsyncClient(
         transport=transport,

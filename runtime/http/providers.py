@@ -14,7 +14,6 @@ Alias chains are followed, across both files; a cycle is an error.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -230,6 +229,8 @@ class UnknownProviderError(UserError):
 
     def __init__(self, key: str, known: list[str]) -> None:
         self.key = key
+        import difflib
+
         self.suggestions = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
         message = f"Unknown provider {key!r}."
         if self.suggestions:

@@ -18,12 +18,17 @@ import asyncio
 import contextlib
 import ssl
 import typing
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
 import httpcore
 import httpx
 
-__all__ = ["AsyncioBackend", "AsyncioTransport"]
+__all__ = ["AsyncioBackend", "AsyncioTransport", "TLSSettings"]
+
+TLSSettings = ssl.SSLContext | Callable[[], ssl.SSLContext]
+"""A TLS context, or a function that makes it when the first TLS connection opens: loading the
+root certificates costs ~25 ms of CPU, which a run that only talks plain HTTP (or replays
+fixtures) need not pay."""
 
 _SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -62,9 +67,15 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
 class _Stream(httpcore.AsyncNetworkStream):
     """One connection, as asyncio's stream reader and writer."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls: Callable[[ssl.SSLContext], ssl.SSLContext],
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        self._tls = tls
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
@@ -103,6 +114,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
+            ssl_context = self._tls(ssl_context)
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError:
@@ -130,6 +142,7 @@ async def _connected(
     opening: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
     timeout: float | None,
     socket_options: Iterable[_SocketOption] | None,
+    tls: Callable[[ssl.SSLContext], ssl.SSLContext],
 ) -> httpcore.AsyncNetworkStream:
     """The stream `opening` opens, within `timeout`; failures as httpcore's errors."""
     try:
@@ -140,11 +153,28 @@ async def _connected(
     except OSError as exc:
         raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
     _apply(writer, socket_options)
-    return _Stream(reader, writer)
+    return _Stream(reader, writer, tls)
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network operations with asyncio streams."""
+    """httpcore's network operations with asyncio streams. With `deferred_tls` (a stand-in
+    context given to the pool, and the function making the real one), the real context is made
+    when a connection first starts TLS with the stand-in."""
+
+    def __init__(
+        self, deferred_tls: tuple[ssl.SSLContext, Callable[[], ssl.SSLContext]] | None = None
+    ) -> None:
+        self._deferred_tls = deferred_tls
+        self._made_tls: ssl.SSLContext | None = None
+
+    def _tls(self, given: ssl.SSLContext) -> ssl.SSLContext:
+        if self._deferred_tls is None or given is not self._deferred_tls[0]:
+            return given
+        if self._made_tls is None:
+            self._made_tls = self._deferred_tls[1]()
+        # What httpcore just set on the stand-in: the pool speaks HTTP/1.1 only.
+        self._made_tls.set_alpn_protocols(["http/1.1"])
+        return self._made_tls
 
     async def connect_tcp(
         self,
@@ -156,7 +186,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         local = None if local_address is None else (local_address, 0)
         opening = asyncio.open_connection(host, port, local_addr=local)
-        return await _connected(opening, timeout, socket_options)
+        return await _connected(opening, timeout, socket_options, self._tls)
 
     async def connect_unix_socket(
         self,
@@ -165,7 +195,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         opening = asyncio.open_unix_connection(path)
-        return await _connected(opening, timeout, socket_options)
+        return await _connected(opening, timeout, socket_options, self._tls)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -189,16 +219,21 @@ class _ResponseStream(httpx.AsyncByteStream):
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 with httpx's default pool limits, TLS with `ssl_context`."""
+    """HTTP/1.1 with httpx's default pool limits, TLS with `ssl_context` (see `TLSSettings`)."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits | None = None) -> None:
+    def __init__(self, *, ssl_context: TLSSettings, limits: httpx.Limits | None = None) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        if isinstance(ssl_context, ssl.SSLContext):
+            backend, pool_context = AsyncioBackend(), ssl_context
+        else:
+            pool_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used to connect
+            backend = AsyncioBackend(deferred_tls=(pool_context, ssl_context))
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
+            ssl_context=pool_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
+            network_backend=backend,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

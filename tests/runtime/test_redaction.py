@@ -48,3 +48,13 @@ def test_a_secret_added_later_is_found_too() -> None:
     redactor.add("second-secret")
 
     assert redactor.redact_bytes(b"a second-secret b") == f"a {REDACTED} b".encode()
+
+
+def test_adding_a_secret_again_changes_nothing_and_mixed_additions_still_count() -> None:
+    redactor = Redactor([BEARER])
+    redactor.add(BEARER)
+    redactor.add(BEARER, "another-secret", "abc", None)  # type: ignore[arg-type]
+    text = f"{BEARER} another-secret {quote_plus(BEARER)} abc"
+
+    assert redactor(text) == f"{REDACTED} {REDACTED} {REDACTED} abc"
+    assert redactor.redact_bytes(text.encode()) == redactor(text).encode()

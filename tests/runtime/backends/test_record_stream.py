@@ -70,3 +70,16 @@ def test_capture_counts_records_by_kind_and_model() -> None:
     assert capture.record_count("delete") == 1
     assert list(capture.models("save")["B"].all()) == [{"id": "2"}, {"id": "3"}]
     capture.close()
+
+
+def test_a_batch_added_after_a_reading_stopped_early_is_kept_whole() -> None:
+    stream = RecordStream(keep_first=0, keep_all=True)
+    add(stream, [{"id": "1"}])
+    add(stream, [{"id": "2"}])
+    reading = stream.joined()
+    assert next(reading) == b'{"id":"1"}'
+    reading.close()
+    add(stream, [{"id": "3"}])
+
+    assert list(stream.all()) == [{"id": "1"}, {"id": "2"}, {"id": "3"}]
+    stream.close()

@@ -189,3 +189,23 @@ def test_tls_refuses_a_certificate_it_cannot_verify(
             get(f"https://localhost:{server.port}/secure")
     finally:
         server.close()
+
+
+def test_plain_http_never_loads_the_tls_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TLS context is made when a TLS connection first opens (loading the roots costs
+    ~25 ms); a failure to make it is that connection's error."""
+
+    def broken() -> ssl.SSLContext:
+        raise ssl.SSLError("no roots today")
+
+    monkeypatch.setattr(httpx, "create_ssl_context", broken)
+    monkeypatch.setenv("SSL_CERT_FILE", "/nowhere/for/this/test.pem")  # a context not cached
+    server = Server(ok)
+    try:
+        assert get(f"http://127.0.0.1:{server.port}/plain").json() == {
+            "seen": "GET /plain HTTP/1.1"
+        }
+        with pytest.raises(httpx.ConnectError, match="no roots today"):
+            get(f"https://127.0.0.1:{server.port}/secure")
+    finally:
+        server.close()
