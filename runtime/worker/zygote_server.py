@@ -104,6 +104,10 @@ def _preload(store: Mapping[str, Any]) -> tuple[str, Store] | None:
         get_provider("github")
     with contextlib.suppress(Exception):
         asyncio.run(_open_client())
+    with contextlib.suppress(Exception):  # made on a process's first TLS connection otherwise
+        from runtime.http.client import tls_context
+
+        tls_context()
     if not store.get("database"):
         return None
     from runtime.store import open_store

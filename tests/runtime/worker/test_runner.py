@@ -335,3 +335,11 @@ def test_a_run_that_cannot_be_planned_fails_alone(
     assert failed.state == "FAILED" and failed.error is not None
     assert "could not start: connection reset by peer" in failed.error["message"]
     assert other.state == "SUCCEEDED" and other.output == {"ok": True}
+
+
+def test_the_server_loads_the_tls_roots_before_any_fork(warm: tuple[str, Store]) -> None:
+    """Made once in the run server, the TLS settings are inherited by every run process (each
+    would otherwise load the roots again, ~25 ms, on its first HTTPS request)."""
+    from runtime.http import client
+
+    assert client._tls_context.cache_info().currsize >= 1
