@@ -19,8 +19,12 @@ do not enter them.
               processes, divided by the runs (`getrusage(RUSAGE_CHILDREN)` of this process
               around the workers' life: their start-up is included, PostgreSQL's share not).
 
-Workers run `NANGO_WORKER_CONCURRENCY` runs at once (4 by default, `--concurrency`). The exit
-code is 0, or 1 when a target is missed.
+Workers run `NANGO_WORKER_CONCURRENCY` runs at once (4 by default, `--concurrency`). `--pin`
+runs each worker, with its run server and run processes, on one CPU of its own (worker n on
+CPU n modulo the CPUs; PostgreSQL and the bench unpinned): workers on one-core machines of
+their own, which is what adding a worker means when it scales out, rather than workers sharing
+every core of one machine with each other and PostgreSQL. The exit code is 0, or 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +86,7 @@ class Bench:
     admin_url: str
     concurrency: int
     folder: Path
+    pin: bool = False
 
     @contextmanager
     def database(self) -> Iterator[tuple[str, Store, str]]:
@@ -113,6 +118,7 @@ class Bench:
                     stderr=subprocess.STDOUT,
                     cwd=data,
                     start_new_session=True,
+                    preexec_fn=_pinned(number) if self.pin else None,
                 )
             )
             log.close()
@@ -128,6 +134,17 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(10)
+
+
+def _pinned(number: int) -> Callable[[], None]:
+    """Run the worker (and so its run server and run processes) on one CPU of its own: the
+    n-th worker on CPU n (modulo the CPUs), as a worker on a one-core machine of its own."""
+    cpus = sorted(os.sched_getaffinity(0))
+
+    def pin() -> None:
+        os.sched_setaffinity(0, {cpus[number % len(cpus)]})
+
+    return pin
 
 
 def _plain(url: str) -> str:
@@ -301,13 +318,18 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=300)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="each worker and its processes on one CPU of its own (one-core machines)",
+    )
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--skip-burst", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nango-scale-bench-") as folder:
-        bench = Bench(options.database, options.concurrency, Path(folder))
+        bench = Bench(options.database, options.concurrency, Path(folder), options.pin)
         failed = False
         if not options.skip_latency:
             failed |= report_latency(bench, options)
@@ -341,8 +363,9 @@ def report_throughput(bench: Bench, options: argparse.Namespace) -> bool:
     rates = {}
     for count in (int(n) for n in options.workers.split(",")):
         rates[count], cpu = throughput(bench, count, options.tasks)
+        pinned = ", each on a CPU of its own" if options.pin else ""
         print(
-            f"throughput: {count} worker(s) x {options.concurrency} at once: "
+            f"throughput: {count} worker(s){pinned} x {options.concurrency} at once: "
             f"{rates[count]:.1f} empty runs/s ({options.tasks} runs); CPU of the worker "
             f"processes and their run processes {cpu * 1000:.0f} ms per run (their start-up "
             "included; PostgreSQL's not)",
