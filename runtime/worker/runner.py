@@ -9,7 +9,8 @@ limit (`RLIMIT_AS`), then runs the script. Only what the script reads and writes
 database from the child, over connections of its own, each write fenced by the lease token (a
 child that outlived its lease can change nothing); a script that touches no data opens none.
 Its end is a report (JSON: the outcome, redacted; counts; delete detection; the log lines not
-yet written) that the worker records with the run's end (`finish_planned`).
+yet written) that the worker records with the run's end (`finish_planned`). Given a task's id
+and lease token instead of a plan, it plans, runs and records the run itself.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runtime.settings import RuntimeSettings
     from runtime.store import Store
 
 _PR_SET_PDEATHSIG = 1
@@ -79,10 +81,8 @@ def _run(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
     limit_memory(int(config["memory_mb"]))
     from runtime.settings import RuntimeSettings
     from runtime.store import open_store
-    from runtime.worker.execute import report_of, run_planned
 
     settings = RuntimeSettings.model_validate(config["settings"])
-    plan = pickle.loads(base64.b64decode(config["plan"]))  # from the worker: trusted
     if warm is not None and warm[0] == settings.database:
         store = warm[1]
         # Connections are never shared across a fork: the pool is replaced, the parent's
@@ -93,12 +93,32 @@ def _run(config: dict[str, Any], warm: tuple[str, Store] | None = None) -> int:
             settings.database, encryption_key=config["encryption_key"], migrate=False, pool_size=2
         )
     try:
-        backend, outcome = run_planned(store, settings, plan, keep_log_lines=True)
-        report = report_of(backend, outcome).to_json()
+        if "plan" in config:
+            report = _run_plan(store, settings, config["plan"])
+        else:  # started with a task alone: plan, run and record it here
+            _execute(store, settings, str(config["task_id"]), str(config["lease_token"]))
+            return 0
     finally:
         store.close()
     write_report(Path(config["report"]), report)
     return 0
+
+
+def _run_plan(store: Store, settings: RuntimeSettings, encoded: str) -> dict[str, Any]:
+    from runtime.worker.execute import report_of, run_planned
+
+    plan = pickle.loads(base64.b64decode(encoded))  # from the worker: trusted
+    backend, outcome = run_planned(store, settings, plan, keep_log_lines=True)
+    return report_of(backend, outcome).to_json()
+
+
+def _execute(store: Store, settings: RuntimeSettings, task_id: str, token: str) -> None:
+    from runtime.worker.execute import execute_task
+
+    task = store.tasks.get(task_id)
+    if task is None or task.state != "STARTED" or task.lease_token != token:
+        return  # expired or taken over before this process started: nothing to do
+    execute_task(store, task, token, settings)
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:

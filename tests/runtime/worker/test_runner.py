@@ -343,3 +343,28 @@ def test_the_server_loads_the_tls_roots_before_any_fork(warm: tuple[str, Store])
     from runtime.http import client
 
     assert client._tls_context.cache_info().currsize >= 1
+
+
+def test_a_run_process_given_a_task_alone_plans_runs_and_records_it(
+    deployed: Deployed, warm: tuple[str, Store]
+) -> None:
+    """`python -m runtime.worker.runner` started with a task's id and lease token (no plan):
+    it does all three steps itself, fenced by the token; with a token that is not the lease's,
+    nothing."""
+    task = claimed_sync(deployed)
+    assert task.lease_token is not None
+    config = {
+        "task_id": task.id,
+        "memory_mb": 4096,
+        "encryption_key": TEST_KEY,
+        "settings": deployed.settings.model_dump(mode="json"),
+    }
+    assert runner._run({**config, "lease_token": "not-the-token"}, warm) == 0
+    untouched = deployed.world.store.tasks.get(task.id)
+    assert untouched is not None and untouched.state == "STARTED"
+    assert untouched.generation is None and deployed.logs(untouched) == []
+    assert runner._run({**config, "lease_token": task.lease_token}, warm) == 0
+    done = deployed.world.store.tasks.get(task.id)
+    assert done is not None and done.state == "SUCCEEDED", done and done.error
+    logs = deployed.logs(done)
+    assert logs[0] == "nothing to fetch" and logs[-1].startswith("run succeeded in")
