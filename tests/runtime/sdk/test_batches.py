@@ -181,3 +181,14 @@ def test_a_lone_surrogate_is_escaped_as_javascript_writes_it() -> None:
 
     assert batch.encoded == b'[{"id":"1","title":"a\\ud800b","\\udc00":["\\ud83d"]}]'
     assert batch.records == [record]
+
+
+def test_an_invalid_record_after_valid_ones_is_listed_alone() -> None:
+    items = [{"id": str(n), "title": "t"} for n in range(50)] + [{"id": "x"}]
+
+    batch = prepare_batch(items, "Issue", REGISTRY)
+
+    assert [(i.record, [e.path for e in i.errors]) for i in batch.invalid] == [
+        ({"id": "x"}, ["title"])
+    ]
+    assert batch.records == items
