@@ -112,12 +112,16 @@ class _Child:
     next_heartbeat: float
     plan: RunPlan | None = None
     report: Path | None = None
+    reported: RunReport | None = None  # read, its end not yet recorded
+    ending_since: float | None = None  # when recording its end first failed
     stderr: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
     reader: threading.Thread | None = None
 
     def take_report(self) -> RunReport | None:
         """The report the process wrote (removed), None when it wrote none; `ValueError` when
         it is not one."""
+        if self.reported is not None:
+            return self.reported
         if self.report is None:
             return None
         try:
@@ -133,7 +137,8 @@ class _Child:
             data = json.loads(text)
         except ValueError as exc:
             raise ValueError(f"not JSON: {exc}") from exc
-        return RunReport.from_json(data)
+        self.reported = RunReport.from_json(data)
+        return self.reported
 
     def stderr_tail(self) -> list[str]:
         if isinstance(self.process, ForkedProcess):
@@ -338,8 +343,18 @@ class Worker:
         for task_id, child in list(self._children.items()):
             code = child.process.poll()
             if code is not None:
+                try:
+                    ended = self._ended(child, code)
+                except Exception:
+                    # the database is away: the report is kept and the next ticks try again
+                    # for as long as the run's lease lasts (the expiring pass fails it after)
+                    log.exception("worker %s: recording the end of run %s", self.owner, task_id)
+                    child.ending_since = child.ending_since or now
+                    if now - child.ending_since < self.settings.lease_seconds:
+                        continue
+                    ended = None
                 del self._children[task_id]
-                metrics.observe_ended(self.store, task_id, self._ended(child, code))
+                metrics.observe_ended(self.store, task_id, ended)
             elif now >= child.deadline:
                 del self._children[task_id]
                 _kill(child.process)

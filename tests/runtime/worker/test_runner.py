@@ -368,3 +368,43 @@ def test_a_run_process_given_a_task_alone_plans_runs_and_records_it(
     assert done is not None and done.state == "SUCCEEDED", done and done.error
     logs = deployed.logs(done)
     assert logs[0] == "nothing to fetch" and logs[-1].startswith("run succeeded in")
+
+
+def test_an_end_that_cannot_be_recorded_yet_is_recorded_at_the_next_tick(
+    deploy_project: Callable[..., Deployed], store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database away at the moment a run process's report is read: the report is kept
+    and the worker records the end at a later tick (nothing the run did is lost)."""
+    from runtime.scheduler.control import enqueue_action
+    from runtime.worker import worker as worker_module
+
+    deployed = deploy_project(WITH_ACTION)
+    settings = deployed.settings.model_copy(update={"database_url": store_url})
+    store = deployed.world.store
+    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
+    assert connection is not None
+    run = enqueue_action(store, settings, connection, "noop", None, has_input=False)
+    real = worker_module.finish_planned
+    attempts: list[int] = []
+
+    def flaky(*args: Any) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("server closed the connection unexpectedly")
+        real(*args)
+
+    monkeypatch.setattr(worker_module, "finish_planned", flaky)
+    worker = Worker(settings, store, encryption_key=TEST_KEY)
+    try:
+        deadline = time.monotonic() + 40
+        done = None
+        while time.monotonic() < deadline:
+            worker.tick()
+            done = store.tasks.get(run.id)
+            if done is not None and done.is_done:
+                break
+            time.sleep(0.05)
+    finally:
+        worker.shutdown(0)
+    assert len(attempts) == 2
+    assert done is not None and done.state == "SUCCEEDED" and done.output == {"ok": True}
