@@ -18,24 +18,6 @@ from typer.testing import CliRunner
 from cli import boundary, fast_path
 from cli.commands.app import app
 
-DEFAULTS = {
-    "environment": "dev",
-    "last_sync_date": None,
-    "input": None,
-    "metadata": None,
-    "checkpoint": None,
-    "integration_id": None,
-    "variant": None,
-    "validation": False,
-    "save": False,
-    "replay": False,
-    "json_output": False,
-    "timeout": None,
-    "debug": False,
-    "no_interactive": False,
-    "auto_confirm": False,
-}
-
 
 def typer_values(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, Any, str]:
     """What Typer passes to the dry run's body for `nango dryrun <args>` (None when it does not
@@ -163,16 +145,19 @@ def test_the_option_table_is_the_typer_commands() -> None:
     command = get_command(app).commands["dryrun"]  # type: ignore[attr-defined]
     value_options: dict[str, str] = {}
     flags: dict[str, str] = {}
+    defaults: dict[str, object] = {}
     for param in command.params:
         if param.param_type_name != "option" or param.name == "help":
             continue
+        assert param.name is not None
+        defaults[param.name] = param.default
         table = flags if param.is_flag else value_options
         for spelling in [*param.opts, *param.secondary_opts]:
             table[spelling] = param.name
     assert value_options == fast_path.DRYRUN_VALUE_OPTIONS
     assert flags == fast_path.DRYRUN_FLAGS
-    assert set(DEFAULTS) == set(value_options.values()) | set(flags.values())
-    assert fast_path.parse_dryrun(["a", "b"]) == {**DEFAULTS, "name": "a", "connection_id": "b"}
+    assert set(defaults) == set(value_options.values()) | set(flags.values())
+    assert fast_path.parse_dryrun(["a", "b"]) == {**defaults, "name": "a", "connection_id": "b"}
 
 
 def test_a_plain_dryrun_process_runs_without_typer(tmp_path: Path) -> None:

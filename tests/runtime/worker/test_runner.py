@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from runtime.scheduler.control import SyncTarget, trigger_syncs
+from runtime.settings import RuntimeSettings
 from runtime.store import Store
 from runtime.store.errors import LeaseLostError
 from runtime.store.tasks import Task
@@ -235,6 +236,38 @@ WITH_ACTION = {
 }
 
 
+def noop_actions(
+    deploy_project: Callable[..., Deployed], store_url: str, count: int, **updates: Any
+) -> tuple[RuntimeSettings, Store, list[Task]]:
+    """`count` runs of the `noop` action queued on the deployed connection: the settings (with
+    `updates`), the store and the runs."""
+    from runtime.scheduler.control import enqueue_action
+
+    deployed = deploy_project(WITH_ACTION)
+    settings = deployed.settings.model_copy(update={"database_url": store_url, **updates})
+    store = deployed.world.store
+    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
+    assert connection is not None
+    runs = [
+        enqueue_action(store, settings, connection, "noop", None, has_input=False)
+        for _ in range(count)
+    ]
+    return settings, store, runs
+
+
+def ended_runs(store: Store, runs: list[Task], tick: Callable[[], None]) -> list[Task | None]:
+    """The runs' rows once all ended (or after 40 s), calling `tick` between looks."""
+    deadline = time.monotonic() + 40
+    ended: list[Task | None] = []
+    while time.monotonic() < deadline:
+        tick()
+        ended = [store.tasks.get(run.id) for run in runs]
+        if all(run is not None and run.is_done for run in ended):
+            break
+        time.sleep(0.05)
+    return ended
+
+
 def test_a_run_process_that_ends_wakes_the_loop(
     deploy_project: Callable[..., Deployed], store_url: str
 ) -> None:
@@ -242,29 +275,13 @@ def test_a_run_process_that_ends_wakes_the_loop(
     one after the other in one slot, with a poll of a minute, both end well within it."""
     import threading
 
-    from runtime.scheduler.control import enqueue_action
-
-    deployed = deploy_project(WITH_ACTION)
-    settings = deployed.settings.model_copy(
-        update={"database_url": store_url, "worker_concurrency": 1}
-    )
-    store = deployed.world.store
-    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
-    assert connection is not None
-    runs = [enqueue_action(store, settings, connection, "noop", None, has_input=False)]
-    runs.append(enqueue_action(store, settings, connection, "noop", None, has_input=False))
+    settings, store, runs = noop_actions(deploy_project, store_url, 2, worker_concurrency=1)
     worker = Worker(settings, store, encryption_key=TEST_KEY, poll_s=60)
     stop = threading.Event()
     loop = threading.Thread(target=worker.run, args=(stop,))
     loop.start()
     try:
-        deadline = time.monotonic() + 40
-        ended: list[Task | None] = []
-        while time.monotonic() < deadline:
-            ended = [store.tasks.get(run.id) for run in runs]
-            if all(run is not None and run.is_done for run in ended):
-                break
-            time.sleep(0.1)
+        ended = ended_runs(store, runs, lambda: None)
         assert [(r.state, r.output) if r else None for r in ended] == [
             ("SUCCEEDED", {"ok": True}),
             ("SUCCEEDED", {"ok": True}),
@@ -295,19 +312,9 @@ def test_a_run_that_cannot_be_planned_fails_alone(
 ) -> None:
     """A database error while the worker plans one run fails that run at once ("could not
     start"); the other runs claimed with it start as usual."""
-    from runtime.scheduler.control import enqueue_action
     from runtime.worker import worker as worker_module
 
-    deployed = deploy_project(WITH_ACTION)
-    settings = deployed.settings.model_copy(
-        update={"database_url": store_url, "worker_concurrency": 3}
-    )
-    store = deployed.world.store
-    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
-    assert connection is not None
-    runs = [
-        enqueue_action(store, settings, connection, "noop", None, has_input=False) for _ in range(2)
-    ]
+    settings, store, runs = noop_actions(deploy_project, store_url, 2, worker_concurrency=3)
     real = worker_module.plan_or_fail
     calls: list[str] = []
 
@@ -320,14 +327,7 @@ def test_a_run_that_cannot_be_planned_fails_alone(
     monkeypatch.setattr(worker_module, "plan_or_fail", flaky)
     worker = Worker(settings, store, encryption_key=TEST_KEY)
     try:
-        deadline = time.monotonic() + 40
-        ended: list[Task | None] = []
-        while time.monotonic() < deadline:
-            worker.tick()
-            ended = [store.tasks.get(run.id) for run in runs]
-            if all(run is not None and run.is_done for run in ended):
-                break
-            time.sleep(0.05)
+        ended = ended_runs(store, runs, worker.tick)
     finally:
         worker.shutdown(0)
     by_id = {run.id: run for run in ended if run is not None}
@@ -375,15 +375,9 @@ def test_an_end_that_cannot_be_recorded_yet_is_recorded_at_the_next_tick(
 ) -> None:
     """The database away at the moment a run process's report is read: the report is kept
     and the worker records the end at a later tick (nothing the run did is lost)."""
-    from runtime.scheduler.control import enqueue_action
     from runtime.worker import worker as worker_module
 
-    deployed = deploy_project(WITH_ACTION)
-    settings = deployed.settings.model_copy(update={"database_url": store_url})
-    store = deployed.world.store
-    connection = store.connections.get_by_id(deployed.world.connection_id, with_credentials=False)
-    assert connection is not None
-    run = enqueue_action(store, settings, connection, "noop", None, has_input=False)
+    settings, store, (run,) = noop_actions(deploy_project, store_url, 1)
     real = worker_module.finish_planned
     attempts: list[int] = []
 
@@ -396,14 +390,7 @@ def test_an_end_that_cannot_be_recorded_yet_is_recorded_at_the_next_tick(
     monkeypatch.setattr(worker_module, "finish_planned", flaky)
     worker = Worker(settings, store, encryption_key=TEST_KEY)
     try:
-        deadline = time.monotonic() + 40
-        done = None
-        while time.monotonic() < deadline:
-            worker.tick()
-            done = store.tasks.get(run.id)
-            if done is not None and done.is_done:
-                break
-            time.sleep(0.05)
+        (done,) = ended_runs(store, [run], worker.tick)
     finally:
         worker.shutdown(0)
     assert len(attempts) == 2
