@@ -19,12 +19,14 @@ do not enter them.
               processes, divided by the runs (`getrusage(RUSAGE_CHILDREN)` of this process
               around the workers' life: their start-up is included, PostgreSQL's share not).
 
-Workers run `NANGO_WORKER_CONCURRENCY` runs at once (4 by default, `--concurrency`). `--pin`
-runs each worker, with its run server and run processes, on one CPU of its own (worker n on
-CPU n modulo the CPUs; PostgreSQL and the bench unpinned): workers on one-core machines of
-their own, which is what adding a worker means when it scales out, rather than workers sharing
-every core of one machine with each other and PostgreSQL. The exit code is 0, or 1 when a
-target is missed.
+Workers run `NANGO_WORKER_CONCURRENCY` runs at once (4 by default, `--concurrency`). The
+throughput rows run twice: first with each worker, its run server and run processes on one CPU
+of its own (worker n on CPU n modulo the CPUs; PostgreSQL and the bench unpinned), i.e. workers
+as one-core machines of their own, which is what adding a worker means when it scales out: the
+scaling target is judged there; then, for reference, with the workers sharing every CPU of this
+machine with each other and PostgreSQL (one machine's cores cap that ratio). `--pin` pins the
+latency rows' workers too and skips the shared rows. The exit code is 0, or 1 when a target is
+missed.
 """
 
 from __future__ import annotations
@@ -360,23 +362,43 @@ def report_latency(bench: Bench, options: argparse.Namespace) -> bool:
 
 
 def report_throughput(bench: Bench, options: argparse.Namespace) -> bool:
-    rates = {}
-    for count in (int(n) for n in options.workers.split(",")):
-        rates[count], cpu = throughput(bench, count, options.tasks)
-        pinned = ", each on a CPU of its own" if options.pin else ""
-        print(
-            f"throughput: {count} worker(s){pinned} x {options.concurrency} at once: "
-            f"{rates[count]:.1f} empty runs/s ({options.tasks} runs); CPU of the worker "
-            f"processes and their run processes {cpu * 1000:.0f} ms per run (their start-up "
-            "included; PostgreSQL's not)",
-            flush=True,
-        )
-    if 1 not in rates or 2 not in rates:
-        return False
-    ratio = rates[2] / rates[1]
-    verdict = "PASS" if ratio >= SCALING_TARGET else "FAIL"
-    print(f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= {SCALING_TARGET}x): {verdict}")
-    return verdict == "FAIL"
+    """The throughput rows: with each worker on a CPU of its own (the scaling target's
+    measure: workers as machines of their own), then, unless `--pin`, sharing every CPU of
+    this machine with each other and PostgreSQL (for reference)."""
+    counts = [int(n) for n in options.workers.split(",")]
+    failed = False
+    for pinned in (True,) if options.pin else (True, False):
+        bench.pin = pinned
+        rates = {}
+        for count in counts:
+            rates[count], cpu = throughput(bench, count, options.tasks)
+            where = "each on a CPU of its own" if pinned else "sharing the machine's CPUs"
+            print(
+                f"throughput: {count} worker(s), {where}, x {options.concurrency} at once: "
+                f"{rates[count]:.1f} empty runs/s ({options.tasks} runs); CPU of the worker "
+                f"processes and their run processes {cpu * 1000:.0f} ms per run (their "
+                "start-up included; PostgreSQL's not)",
+                flush=True,
+            )
+        if 1 not in rates or 2 not in rates:
+            continue
+        ratio = rates[2] / rates[1]
+        if pinned:
+            verdict = "PASS" if ratio >= SCALING_TARGET else "FAIL"
+            failed |= verdict == "FAIL"
+            print(
+                f"scaling 1 -> 2 workers, each on a CPU of its own: {ratio:.2f}x "
+                f"(target >= {SCALING_TARGET}x): {verdict}",
+                flush=True,
+            )
+        else:
+            print(
+                f"scaling 1 -> 2 workers sharing the machine's {os.cpu_count()} CPUs: "
+                f"{ratio:.2f}x (reference: one machine's cores cap it)",
+                flush=True,
+            )
+    bench.pin = options.pin
+    return failed
 
 
 if __name__ == "__main__":
