@@ -132,7 +132,7 @@ class _Child:
         finally:
             self.report.unlink(missing_ok=True)
         if len(text) > MAX_REPORT_BYTES:  # the script's process may have written anything
-            raise ValueError(f"over {MAX_REPORT_BYTES // 2**20} MB")
+            raise ValueError(f"over {MAX_REPORT_BYTES} bytes")
         try:
             data = json.loads(text)
         except ValueError as exc:
