@@ -55,7 +55,7 @@ def prepare_batch(
     model instances were checked when built), of duplicate ids the last kept, then encoded."""
     validator = registry.validator(model) if validate and model in registry else None
     originals = list(items)
-    plain = _plain_batch(originals, model, validator)
+    plain = _plain_batch(originals, model, registry if validator else None)
     if plain is not None:
         invalid, ids = plain
         kept, duplicates = keep_last_by_id(originals, ids)
@@ -98,12 +98,13 @@ def _not_json(exc: values.NotJSONError) -> FieldError:
 
 
 def _plain_batch(
-    records: list[Any], model: str, validator: Callable[[Any], Any] | None
+    records: list[Any], model: str, registry: ModelRegistry | None
 ) -> tuple[list[InvalidRecord], list[Any]] | None:
     """The common case, each step one loop in C: plain dicts without `_nango_metadata`, each
-    checked with the model's core validator (one at a time, its result dropped at once: validating
-    the whole list keeps every instance alive and costs more in garbage collection); record by
-    record only when one fails. None when the batch is not all such dicts."""
+    checked with the model's record checker (one at a time, its result dropped at once: checking
+    the whole list keeps every result alive and costs more in garbage collection); record by
+    record with the model's validator only when one fails. None when the batch is not all such
+    dicts. `registry` is None when the records are not to be checked."""
     if not records:
         return [], []
     if set(map(type, records)) != {dict}:
@@ -111,10 +112,14 @@ def _plain_batch(
     if any(map(dict.__contains__, records, repeat(METADATA_KEY))):
         return None
     ids = list(map(dict.get, records, repeat("id")))
-    if validator is None:
+    if registry is None:
         return [], ids
+    validator = registry.validator(model)
+    # the checker tells valid records apart only where every key is a string (see its doc)
+    keys = set().union(*records)
+    check = registry.record_checker(model) if all(isinstance(k, str) for k in keys) else validator
     try:
-        deque(map(validator, records), maxlen=0)
+        deque(map(check, records), maxlen=0)
     except ValidationError:
         return _invalid_records(records, model, validator), ids
     return [], ids

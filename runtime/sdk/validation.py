@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaError, SchemaValidator
 
 SAMPLE_SIZE = 3
 
@@ -35,6 +36,7 @@ class ModelRegistry:
     def __init__(self, models: Mapping[str, object]) -> None:
         self._models = dict(models)
         self._validators: dict[str, Callable[[Any], Any]] = {}
+        self._checkers: dict[str, Callable[[Any], Any]] = {}
 
     def __contains__(self, name: object) -> bool:
         return name in self._models
@@ -56,6 +58,18 @@ class ModelRegistry:
             self._validators[name] = found
         return found
 
+    def record_checker(self, name: str) -> Callable[[dict[str, Any]], Any]:
+        """A function that raises `ValidationError` for exactly the dicts whose top-level keys
+        are all strings that `validator(name)` refuses, and whose result means nothing: for a
+        plain model, its fields checked without building the instance. Its errors are not the
+        validator's: on an error, ask `validator(name)` for them."""
+        found = self._checkers.get(name)
+        if found is None:
+            target = self._models[name]
+            found = _fields_checker(target) or self.validator(name)
+            self._checkers[name] = found
+        return found
+
     def check(self, name: str, value: Any) -> list[FieldError]:
         """The validation errors of `value` against model `name` (empty when valid)."""
         try:
@@ -63,6 +77,50 @@ class ModelRegistry:
         except ValidationError as exc:
             return field_errors(exc, value)
         return []
+
+
+def _fields_checker(target: object) -> Callable[[Any], Any] | None:
+    """The core validator of a plain model's fields alone (no instance built), with fields it
+    does not declare ignored rather than copied when the model allows them (only a key that is
+    not a string tells the two apart). None for anything else: a root model, one with its own
+    `__init__`, `model_post_init`, model validators, a schema for its extra fields, strict."""
+    if not (isinstance(target, type) and issubclass(target, BaseModel)):
+        return None
+    try:
+        schema = target.__pydantic_core_schema__
+        definitions = schema.get("definitions") if schema["type"] == "definitions" else None
+        top = schema["schema"] if definitions is not None else schema
+        if top["type"] == "definition-ref" and definitions is not None:
+            top = next(d for d in definitions if d.get("ref") == top["schema_ref"])
+        fields = _plain_model_fields(top)
+        if fields is None:
+            return None
+        if definitions is not None:
+            fields = {"type": "definitions", "schema": fields, "definitions": definitions}
+        return SchemaValidator(fields, top.get("config")).validate_python
+    except (AttributeError, LookupError, SchemaError, StopIteration, TypeError):
+        return None
+
+
+def _plain_model_fields(model: Any) -> dict[str, Any] | None:
+    """The `model-fields` schema of a `model` schema that only checks its fields."""
+    config = model.get("config") or {}
+    if (
+        model["type"] != "model"
+        or model.get("root_model")
+        or model.get("custom_init")
+        or model.get("post_init")
+        or model.get("strict")
+        or config.get("strict")
+    ):
+        return None
+    fields: dict[str, Any] = model["schema"]
+    if fields["type"] != "model-fields" or fields.get("extras_schema") is not None:
+        return None
+    if fields.get("extras_keys_schema") is not None:
+        return None
+    extra = fields.get("extra_behavior") or config.get("extra_fields_behavior")
+    return {**fields, "extra_behavior": "ignore"} if extra == "allow" else fields
 
 
 def field_errors(exc: ValidationError, value: Any = None) -> list[FieldError]:

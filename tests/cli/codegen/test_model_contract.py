@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic
 import pytest
+
+from runtime.sdk.validation import ModelRegistry
 
 YAML = """\
 integrations:
@@ -98,6 +101,9 @@ models:
     state: open | closed
     labels: Tag[]
     category?: Category | null
+  Aliased:
+    class: string
+    first-name?: string
 """
 
 DATE = "2024-01-02T03:04:05Z"
@@ -258,6 +264,11 @@ CASES: list[tuple[str, str, Any, bool]] = [
     ("issue-category-null", "Issue", _with(ISSUE, category=None), True),
     ("issue-category", "Issue", _with(ISSUE, category=LEAF, labels=[{"id": "x"}]), True),
     ("issue-category-wrong", "Issue", _with(ISSUE, category={"id": "x"}), False),
+    # fields whose names are not Python names (an alias)
+    ("aliased", "Aliased", {"class": "c", "first-name": "f"}, True),
+    ("aliased-optional-absent", "Aliased", {"class": "c"}, True),
+    ("aliased-missing", "Aliased", {"first-name": "f"}, False),
+    ("aliased-wrong", "Aliased", {"class": "c", "first-name": 1}, False),
     # anonymous models (action inputs and outputs that are not model names)
     ("anon-union-string", "Anonymous_github_action_createissue_input", "x", True),
     ("anon-union-int", "Anonymous_github_action_createissue_input", 3, True),
@@ -312,6 +323,23 @@ def test_pydantic_verdict(gen: Any, model: str, record: Any, valid: bool) -> Non
 )
 def test_json_schema_verdict(gen: Any, model: str, record: Any, valid: bool) -> None:
     assert gen.schema_accepts(model, record) is valid
+
+
+RECORDS = [c for c in CASES if isinstance(c[2], dict)]
+
+
+@pytest.mark.parametrize(
+    ("model", "record", "valid"), [c[1:] for c in RECORDS], ids=[c[0] for c in RECORDS]
+)
+def test_record_checker_verdict(gen: Any, model: str, record: Any, valid: bool) -> None:
+    """What `batch_save` checks a page of records with gives the model's verdict."""
+    checker = ModelRegistry(gen.module.NANGO_MODELS).record_checker(model)
+    try:
+        checker(record)
+    except pydantic.ValidationError:
+        assert not valid
+    else:
+        assert valid
 
 
 VALID = [c for c in CASES if c[3]]

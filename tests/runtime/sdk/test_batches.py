@@ -166,6 +166,32 @@ def test_keys_that_are_not_text_are_written_as_javascript_writes_them() -> None:
     assert batch.encoded == b'[{"id":"1","title":"a","5":"five"}]'
 
 
+def test_a_key_that_is_not_text_makes_its_record_invalid() -> None:
+    items = [{"id": "1", "title": "a"}, {"id": "2", "title": "b", 5: "five"}]
+
+    batch = prepare_batch(items, "Issue", REGISTRY)
+
+    assert [(i.record, [(e.path, e.message) for e in i.errors]) for i in batch.invalid] == [
+        ({"id": "2", "title": "b", 5: "five"}, [("5", "Keys should be strings")])
+    ]
+
+
+class Owned(NangoModel):
+    id: StrictStr
+    owner: Issue
+
+
+def test_a_model_instance_inside_a_record_is_valid_as_its_model() -> None:
+    owned = ModelRegistry({"Owned": Owned})
+    items = [{"id": "1", "owner": Issue(id="2", title="b")}, {"id": "3", "owner": {"id": "4"}}]
+
+    batch = prepare_batch(items, "Owned", owned)
+
+    assert [(i.record["id"], [e.path for e in i.errors]) for i in batch.invalid] == [
+        ("3", ["owner.title"])
+    ]
+
+
 def test_an_empty_batch_is_an_empty_array() -> None:
     batch = prepare_batch([], "Issue", REGISTRY)
 
