@@ -80,10 +80,11 @@ class ModelRegistry:
 
 
 def _fields_checker(target: object) -> Callable[[Any], Any] | None:
-    """The core validator of a plain model's fields alone (no instance built), with fields it
-    does not declare ignored rather than copied when the model allows them (only a key that is
-    not a string tells the two apart). None for anything else: a root model, one with its own
-    `__init__`, `model_post_init`, model validators, a schema for its extra fields, strict."""
+    """The core validator of a plain model's fields alone, as a typed dict's (no instance and no
+    set of the fields given are built), undeclared fields ignored rather than copied when the
+    model allows them (only a key that is not a string tells the two apart). None for anything
+    else: a root model, one with its own `__init__`, `model_post_init`, model validators, a
+    schema for its extra fields, strict."""
     if not (isinstance(target, type) and issubclass(target, BaseModel)):
         return None
     try:
@@ -92,7 +93,7 @@ def _fields_checker(target: object) -> Callable[[Any], Any] | None:
         top = schema["schema"] if definitions is not None else schema
         if top["type"] == "definition-ref" and definitions is not None:
             top = next(d for d in definitions if d.get("ref") == top["schema_ref"])
-        fields = _plain_model_fields(top)
+        fields = _fields_as_typed_dict(top)
         if fields is None:
             return None
         if definitions is not None:
@@ -102,8 +103,9 @@ def _fields_checker(target: object) -> Callable[[Any], Any] | None:
         return None
 
 
-def _plain_model_fields(model: Any) -> dict[str, Any] | None:
-    """The `model-fields` schema of a `model` schema that only checks its fields."""
+def _fields_as_typed_dict(model: Any) -> dict[str, Any] | None:
+    """The `typed-dict` schema that checks what the `model-fields` schema of a `model` schema
+    checks, or None when the model checks more than its fields."""
     config = model.get("config") or {}
     if (
         model["type"] != "model"
@@ -115,12 +117,30 @@ def _plain_model_fields(model: Any) -> dict[str, Any] | None:
     ):
         return None
     fields: dict[str, Any] = model["schema"]
-    if fields["type"] != "model-fields" or fields.get("extras_schema") is not None:
+    if fields["type"] != "model-fields" or fields.get("strict"):
         return None
-    if fields.get("extras_keys_schema") is not None:
+    if fields.get("extras_schema") is not None or fields.get("extras_keys_schema") is not None:
         return None
-    extra = fields.get("extra_behavior") or config.get("extra_fields_behavior")
-    return {**fields, "extra_behavior": "ignore"} if extra == "allow" else fields
+    extra = fields.get("extra_behavior") or config.get("extra_fields_behavior") or "ignore"
+    typed = {name: _typed_dict_field(field) for name, field in fields["fields"].items()}
+    return {
+        "type": "typed-dict",
+        "fields": typed,
+        "extra_behavior": "ignore" if extra == "allow" else extra,
+    }
+
+
+def _typed_dict_field(field: dict[str, Any]) -> dict[str, Any]:
+    """A `model-field` as a `typed-dict-field`: required unless it has a default (a model
+    field's default is the `default` schema around its type)."""
+    typed = {
+        "type": "typed-dict-field",
+        "schema": field["schema"],
+        "required": field["schema"]["type"] != "default",
+    }
+    if "validation_alias" in field:
+        typed["validation_alias"] = field["validation_alias"]
+    return typed
 
 
 def field_errors(exc: ValidationError, value: Any = None) -> list[FieldError]:
