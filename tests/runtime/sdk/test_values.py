@@ -40,6 +40,15 @@ def test_long_integers_stay_integers() -> None:
     assert type(value["id"]) is int
 
 
+@pytest.mark.parametrize("length", [18, 19, 20, 21])
+@pytest.mark.parametrize("offset", range(8))
+def test_integers_are_exact_wherever_they_start(length: int, offset: int) -> None:
+    number = int("9" * length)
+    text = b" " * offset + f"[{number}, {-number}]".encode()
+
+    assert _same(decode(text), [number, -number])
+
+
 def test_not_a_number_literals_are_read_as_json_reads_them() -> None:
     value = decode(b"[NaN, Infinity, -Infinity]")
 
