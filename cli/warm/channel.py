@@ -28,6 +28,7 @@ __all__ = [
     "FAILED_RETRY_S",
     "FAILED_SUFFIX",
     "IDLE_VARIABLE",
+    "LIMITS",
     "MAX_MESSAGE_BYTES",
     "MessageError",
     "enabled",
@@ -46,6 +47,8 @@ DIR_VARIABLE = "NANGO_WARM_DIR"
 IDLE_VARIABLE = "NANGO_WARM_IDLE"
 """Seconds a server waits for a command before it exits (default 900)."""
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+LIMITS = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE")
+"""The resource limits (`ulimit`) a command's process takes from its caller."""
 FAILED_SUFFIX = ".failed"
 """A server that could not start leaves `<key>.failed` (its error) beside the socket: for
 `FAILED_RETRY_S` no other is started for that key."""

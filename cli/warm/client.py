@@ -11,6 +11,7 @@ after the command has ended, for the next command.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -107,23 +108,53 @@ def _ask(
         return None
     umask = os.umask(0o022)
     os.umask(umask)
+    streams = _stream_settings()
+    if streams is None:
+        return None
     request = {
         "argv": argv,
         "cwd": cwd,
         "env": dict(os.environ),
         "umask": umask,
         "path": list(sys.path),
+        "main_package": getattr(sys.modules.get("__main__"), "__package__", None),
+        "streams": streams,
+        "limits": _limits(),
     }
     try:
         channel.send_message(sock, request, [0, 1, 2])
         answer, _ = channel.read_message(sock)
     except (OSError, channel.MessageError):
         return None  # it never started the command: run it here
-    if "pid" not in answer:
+    pid = answer.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
         if answer.get("refused") == "stale":
             _Missing.remember(path, server)
         return None
-    return _wait(sock)
+    return _wait(sock, pid)
+
+
+def _stream_settings() -> list[list[Any]] | None:
+    """How this interpreter set up its standard streams (encoding, errors, line buffering,
+    write-through), for the command's process to set them up alike; None if one was replaced."""
+    settings = []
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper):
+            return None
+        settings.append(
+            [stream.encoding, stream.errors, stream.line_buffering, stream.write_through]
+        )
+    return settings
+
+
+def _limits() -> dict[str, list[int]]:
+    import resource
+
+    found = {}
+    for name in channel.LIMITS:
+        if hasattr(resource, name):
+            found[name] = list(resource.getrlimit(getattr(resource, name)))
+    return found
 
 
 def _failed_lately(marker: Path) -> bool:
@@ -136,22 +167,32 @@ def _failed_lately(marker: Path) -> bool:
         return False
 
 
-def _wait(sock: socket.socket) -> int:
-    """The command runs: pass on signals until its exit status comes."""
+def _wait(sock: socket.socket, pid: int) -> int:
+    """The command runs: pass on signals until its exit status comes. Ctrl-Z stops the command
+    with this process, and `fg` resumes both."""
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
             channel.send_message(sock, {"signal": signum})
 
+    def suspend(_signum: int, _frame: object) -> None:
+        forward(signal.SIGSTOP, None)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stopped here until SIGCONT
+        signal.signal(signal.SIGTSTP, suspend)
+        forward(signal.SIGCONT, None)
+
     sock.settimeout(None)
     previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
     try:
         answer, _ = channel.read_message(sock)
     except (OSError, channel.MessageError):
+        _end_orphan(pid)
         sys.stderr.write(
-            "nango: the warm process running this command ended without its exit status "
-            "(was it killed?). What the command printed so far is above. Run it again, or "
-            f"with {channel.ENABLE_VARIABLE}=0 to run it without the warm start.\n"
+            "nango: the warm server running this command went away before it ended (was it "
+            "killed?); the command was stopped. What it printed so far is above. Run it again, "
+            f"or with {channel.ENABLE_VARIABLE}=0 to run it without the warm start.\n"
         )
         return 1
     finally:
@@ -160,6 +201,20 @@ def _wait(sock: socket.socket) -> int:
     _write_usage(answer)
     code = answer.get("exit")
     return code if isinstance(code, int) and 0 <= code <= 255 else 1
+
+
+def _end_orphan(pid: int, grace_s: float = 10.0) -> None:
+    """The command's process lost its server: interrupt it (as Ctrl-C would: what it records is
+    kept), and kill it if it has not ended after `grace_s`."""
+    import time
+
+    deadline = time.monotonic() + grace_s
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGINT)
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # ProcessLookupError (an OSError) once it is gone
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
 
 
 def _write_usage(answer: Mapping[str, Any]) -> None:

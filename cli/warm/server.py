@@ -20,6 +20,7 @@ line or an environment.
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import fcntl
 import gc
@@ -27,6 +28,7 @@ import importlib
 import io
 import json
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -64,7 +66,7 @@ PRELOAD = (
 """What a dry run imports (with all it imports in turn)."""
 DEFAULT_IDLE_S = 900.0
 MAX_LOG_BYTES = 256 * 1024
-_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGSTOP, signal.SIGCONT})
 _REQUEST_TIMEOUT_S = 2.0
 
 
@@ -366,9 +368,12 @@ class _Server:
             os.umask(request["umask"])
             os.environ.clear()
             os.environ.update(request["env"])
+            time.tzset()  # the caller's TZ
             sys.argv[:] = request["argv"]
             sys.path[:] = request["path"]
-            _reopen_standard_streams(request["env"])
+            sys.modules["__main__"].__package__ = request["main_package"]  # `python -m cli`'s usage
+            _take_limits(request["limits"])
+            _reopen_standard_streams(request["streams"])
         except BaseException as exc:  # whatever it is, the command cannot run
             with contextlib.suppress(OSError):
                 os.write(2, f"nango: the warm start could not run the command: {exc}\n".encode())
@@ -387,10 +392,41 @@ def _check_request(request: dict[str, Any], fds: list[int]) -> None:
     path = request.get("path")
     if not isinstance(path, list) or not all(isinstance(entry, str) for entry in path):
         raise ValueError("path must be a list of strings")
+    if not isinstance(request.get("main_package"), str | None):
+        raise ValueError("main_package must be a string or null")
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         raise ValueError("env must map strings to strings")
+    _check_streams(request.get("streams"))
+    limits = request.get("limits")
+    if not isinstance(limits, dict) or not all(
+        name in channel.LIMITS
+        and hasattr(resource, name)
+        and isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(n, int) for n in value)
+        for name, value in limits.items()
+    ):
+        raise ValueError("limits must map resource limit names to [soft, hard]")
+
+
+def _check_streams(streams: object) -> None:
+    if not isinstance(streams, list) or len(streams) != 3:
+        raise ValueError("streams must give the settings of the three standard streams")
+    for setting in streams:
+        if not (
+            isinstance(setting, list)
+            and len(setting) == 4
+            and all(isinstance(text, str) for text in setting[:2])
+            and all(isinstance(flag, bool) for flag in setting[2:])
+        ):
+            raise ValueError("a stream's settings are [encoding, errors, line_buffering, ...]")
+        try:
+            codecs.lookup(setting[0])
+            codecs.lookup_error(setting[1])
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding or error handler: {exc}") from exc
 
 
 def _close_all(fds: list[int]) -> None:
@@ -406,13 +442,10 @@ def _idle_seconds() -> float:
         return DEFAULT_IDLE_S
 
 
-def _reopen_standard_streams(env: dict[str, str]) -> None:
-    """The standard streams on the caller's descriptors, set up as Python sets them up."""
-    encoding, _, errors = env.get("PYTHONIOENCODING", "").partition(":")
-    encoding = encoding or (sys.__stdout__.encoding if sys.__stdout__ else "utf-8")
-    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+def _reopen_standard_streams(settings: list[list[Any]]) -> None:
+    """The standard streams on the caller's descriptors, set up as the caller's were."""
     streams = []
-    for fd in (0, 1, 2):
+    for fd, (encoding, errors, line_buffering, write_through) in enumerate(settings):
         binary = (
             io.BufferedReader(io.FileIO(fd, "r", closefd=False))
             if fd == 0
@@ -420,13 +453,28 @@ def _reopen_standard_streams(env: dict[str, str]) -> None:
         )
         stream = io.TextIOWrapper(
             binary,
-            encoding=encoding or "utf-8",
-            errors="backslashreplace" if fd == 2 else (errors or "strict"),
-            line_buffering=fd == 2 or (fd == 1 and os.isatty(1)),
-            write_through=unbuffered and fd != 0,
+            encoding=encoding,
+            errors=errors,
+            line_buffering=line_buffering,
+            write_through=write_through,
         )
         streams.append(stream)
     sys.stdin, sys.stdout, sys.stderr = streams  # (sys.__stdout__ and co. write to the same fds)
+
+
+def _take_limits(limits: dict[str, list[int]]) -> None:
+    """The caller's resource limits (as far as this process may: never above its own)."""
+    for name, (soft, hard) in limits.items():
+        which = getattr(resource, name)
+        own_hard = resource.getrlimit(which)[1]
+        with contextlib.suppress(ValueError, OSError):
+            if own_hard != resource.RLIM_INFINITY and (
+                hard == resource.RLIM_INFINITY or hard > own_hard
+            ):
+                hard = own_hard
+            if hard != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft > hard):
+                soft = hard
+            resource.setrlimit(which, (soft, hard))
 
 
 def _run_command() -> int:

@@ -375,7 +375,17 @@ def test_off_unsafe_or_idle_means_no_server(warm: Warm) -> None:
 
 def test_requests_that_are_not_a_command_are_refused() -> None:
     fds = [os.dup(0), os.dup(1), os.dup(2)]
-    good = {"argv": ["nango", "dryrun"], "cwd": "/", "env": {"A": "b"}, "umask": 18, "path": []}
+    stream = ["utf-8", "strict", False, False]
+    good = {
+        "argv": ["nango", "dryrun"],
+        "cwd": "/",
+        "env": {"A": "b"},
+        "umask": 18,
+        "path": [],
+        "main_package": None,
+        "streams": [stream, stream, stream],
+        "limits": {"RLIMIT_NOFILE": [1024, 4096]},
+    }
     server._check_request(good, fds)
     bad_requests: list[dict[str, Any]] = [
         {**good, "argv": []},
@@ -384,6 +394,11 @@ def test_requests_that_are_not_a_command_are_refused() -> None:
         {**good, "umask": "022"},
         {**good, "env": {"A": 1}},
         {**good, "path": "/usr/lib"},
+        {**good, "main_package": 1},
+        {**good, "streams": [stream]},
+        {**good, "streams": [["no-such-codec", "strict", False, False]] * 3},
+        {**good, "limits": {"RLIMIT_NPROC": [1, 1]}},
+        {**good, "limits": {"RLIMIT_AS": [1]}},
     ]
     for request in bad_requests:
         with pytest.raises(ValueError):
@@ -422,3 +437,69 @@ def test_the_key_separates_interpreters_settings_and_copies() -> None:
     assert channel.enabled({}) and not channel.enabled({"CI": "true"})
     assert channel.enabled({"CI": "true", "NANGO_WARM": "1"})
     assert not channel.enabled({"NANGO_WARM": "off"})
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+
+
+def _start_slow(warm: Warm, pid_file: Path) -> tuple[subprocess.Popen[bytes], int]:
+    caller = subprocess.Popen(
+        [*NANGO, "dryrun", "slow", "c1"],
+        cwd=warm.root,
+        env=warm.env(PID_FILE=str(pid_file)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _eventually(lambda: pid_file.exists() and pid_file.read_text().isdigit(), "the script runs")
+    return caller, int(pid_file.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+def test_ctrl_z_stops_the_command_and_fg_resumes_it(warm: Warm, tmp_path: Path) -> None:
+    warm.run("items", "c1")
+    warm.server_pid()
+    caller, command = _start_slow(warm, tmp_path / "slow.pid")
+    caller.send_signal(signal.SIGTSTP)
+    _eventually(lambda: _state(command) == "T" and _state(caller.pid) == "T", "both stop")
+    caller.send_signal(signal.SIGCONT)
+    _eventually(lambda: _state(command) != "T" and _state(caller.pid) != "T", "both resume")
+    caller.send_signal(signal.SIGINT)
+    assert caller.wait(timeout=20) == 130
+    _wait_gone(command)
+    assert caller.stderr is not None
+    caller.stderr.close()
+
+
+@pytest.mark.slow
+def test_a_server_killed_under_a_running_command_ends_it_and_says_so(
+    warm: Warm, tmp_path: Path
+) -> None:
+    warm.run("items", "c1")
+    server_pid = warm.server_pid()
+    caller, command = _start_slow(warm, tmp_path / "slow.pid")
+    os.kill(server_pid, signal.SIGKILL)
+    assert caller.wait(timeout=30) == 1
+    assert caller.stderr is not None
+    message = caller.stderr.read().decode()
+    caller.stderr.close()
+    assert "warm server running this command went away" in message
+    assert "NANGO_WARM=0" in message
+    _wait_gone(command)
+
+
+@pytest.mark.slow
+def test_usage_and_errors_read_as_without_the_server(warm: Warm) -> None:
+    warm.run("items", "c1")
+    warm.server_pid()
+    for args in (["--help"], ["items"], ["items", "c1", "--timeout", "x"]):
+        hot = warm.run(*args)
+        assert warm.served_warm()
+        cold = warm.run(*args, NANGO_WARM="0")
+        assert (hot.returncode, hot.stdout, hot.stderr) == (
+            cold.returncode,
+            cold.stdout,
+            cold.stderr,
+        )
+    assert "python -m cli dryrun" in warm.run("--help").stdout
