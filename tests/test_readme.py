@@ -102,7 +102,7 @@ def test_quick_start_goes_from_install_to_records_and_stops_what_it_started() ->
     nango = [shlex.split(c)[1:3] for c in commands if c.startswith("nango ")]
     assert [c[0] for c in nango[:4]] == ["init", "compile", "dryrun", "test"]
     assert ["runtime", "start"] in nango and ["deploy", "dev"] in nango
-    assert nango[-2:] == [["fixtures", "stop"], ["runtime", "stop"]]
+    assert nango[-3:] == [["fixtures", "stop"], ["runtime", "stop"], ["warm", "stop"]]
     assert _quick_start().startswith("(" + INSTALL)
 
 

@@ -149,11 +149,17 @@ class Warm:
         return "".join(p.read_text() for p in self.folder.glob("*.log"))
 
     def stop_servers(self) -> None:
+        """SIGTERM (a server then ends as it does for users, its coverage data saved), SIGKILL
+        if it has not ended after 10 s."""
         for lock in self.folder.glob("*.lock"):
             text = lock.read_text().strip()
             if text.isdigit() and _alive(int(text)):
-                os.kill(int(text), signal.SIGKILL)
-                _wait_gone(int(text))
+                os.kill(int(text), signal.SIGTERM)
+                try:
+                    _wait_gone(int(text), timeout=10)
+                except AssertionError:
+                    os.kill(int(text), signal.SIGKILL)
+                    _wait_gone(int(text))
 
 
 def _alive(pid: int) -> bool:
@@ -503,3 +509,26 @@ def test_usage_and_errors_read_as_without_the_server(warm: Warm) -> None:
             cold.stderr,
         )
     assert "python -m cli dryrun" in warm.run("--help").stdout
+
+
+@pytest.mark.slow
+def test_nango_warm_status_and_stop(warm: Warm) -> None:
+    def warm_command(*args: str) -> str:
+        done = subprocess.run(
+            [*NANGO, "warm", *args],
+            env=warm.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    assert warm_command("status") == "warm start: on\nno warm server is running\n"
+    warm.run("items", "c1")
+    pid = warm.server_pid()
+    status = warm_command("status")
+    assert status.startswith(f"warm start: on\npid {pid}  socket {warm.folder}/")
+    assert warm_command("stop") == "stopped 1 warm server\n"
+    assert not _alive(pid)
+    assert warm_command("stop") == "stopped 0 warm servers\n"
