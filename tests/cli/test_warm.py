@@ -320,21 +320,25 @@ def test_a_dead_server_costs_nothing_but_speed(warm: Warm) -> None:
 
 
 @pytest.mark.slow
-def test_an_outdated_server_hands_back_the_command_and_is_replaced(warm: Warm) -> None:
-    warm.run("items", "c1")
+def test_an_outdated_server_hands_back_the_command_and_is_replaced(
+    warm: Warm, tmp_path: Path
+) -> None:
+    installed = tmp_path / "site-packages"  # where pip installs: the server watches it
+    installed.mkdir()
+    path = f"{REPO_ROOT}{os.pathsep}{installed}"
+    warm.run("items", "c1", PYTHONPATH=path)
     first = warm.server_pid()
-    watched = Path(channel.__file__)
-    before = watched.stat()
-    os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
-    try:
-        result = warm.run("items", "c1", "--json", WARM_MARK="stale")
-    finally:
-        os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns))
+    warm.run("items", "c1", PYTHONPATH=path)
+    assert warm.served_warm()
+    (installed / "newly_installed.py").write_text("", encoding="utf-8")
+    result = warm.run("items", "c1", "--json", WARM_MARK="stale", PYTHONPATH=path)
     assert _record(result)["id"] == "stale"
     assert not warm.served_warm()  # it ran in the caller
     _wait_gone(first)
     assert "changed" in warm.log()
     assert warm.server_pid() != first
+    warm.run("items", "c1", PYTHONPATH=path)
+    assert warm.served_warm()
 
 
 @pytest.mark.slow
