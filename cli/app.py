@@ -13,7 +13,10 @@ __all__ = ["main"]
 def main() -> None:
     from cli.warm import client
 
-    code = client.run(sys.argv)
+    try:
+        code = client.run(sys.argv)
+    except KeyboardInterrupt:  # before the command's process took the signals over
+        sys.exit(130)
     if code is not None:  # a warm server ran it
         sys.exit(code)
     try:
