@@ -245,6 +245,7 @@ def bench_setup(records: int, page_size: int) -> Iterator[Setup]:
                 project = make_project(work / "project", page_size)
                 yield Setup(records, page_size, base_url, project, work)
             finally:
+                stop_warm_servers(work)
                 for key in [k for k in os.environ if k.startswith("NANGO_")]:
                     del os.environ[key]
                 os.environ.update(saved)
@@ -310,12 +311,31 @@ def run_validate_baseline(setup: Setup) -> Timing:
 # --- the command as users run it ------------------------------------------------------------------
 
 
-def command_env() -> dict[str, str]:
+def command_env(work: Path, *, warm: bool) -> dict[str, str]:
     """The bench's environment (the local connection settings included), no colors, minus CI
-    and PYTHONDONTWRITEBYTECODE: a user's installation has its modules compiled."""
+    and PYTHONDONTWRITEBYTECODE: a user's installation has its modules compiled. With `warm`,
+    the warm start on (as it is for users), its server's socket in `work`, and the CPU time and
+    peak memory of the command's process (the server's child, not the `nango` process's) written
+    to a file for `run_process`; without, the warm start off."""
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTHONDONTWRITEBYTECODE")}
     env.update(NO_COLOR="1", COLUMNS="100", LINES="40")
+    env.update(NANGO_WARM="1" if warm else "0", NANGO_WARM_DIR=str(work / "warm"))
+    env[WARM_USAGE_VARIABLE] = str(work / "warm-usage.json")
     return env
+
+
+WARM_USAGE_VARIABLE = "NANGO_WARM_USAGE_FILE"
+WARM_RUNS: dict[bool, int] = {True: 0, False: 0}
+"""Of the command runs meant to be warm, how many were (True) and were not (False)."""
+
+
+def stop_warm_servers(work: Path) -> None:
+    """SIGTERM to each warm server the bench's commands started (its pid is in its lock file)."""
+    import signal
+
+    for lock in (work / "warm").glob("*.lock"):
+        with suppress(OSError, ValueError):
+            os.kill(int(lock.read_text().strip()), signal.SIGTERM)
 
 
 PEAK_FILE_VARIABLE = "DRYRUN_BENCH_PEAK_FILE"
@@ -344,33 +364,51 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-c", NANGO_WITH_PEAK, "dryrun", "items", "bench", *args]
 
 
+def _warm_usage(path: Path) -> tuple[float, float] | None:
+    """CPU seconds and peak RSS (MB) of the command's process in a warm server, if it ran there."""
+    if not path.exists():
+        return None
+    usage = json.loads(path.read_text())
+    path.unlink()
+    return usage["user_s"] + usage["system_s"], usage["max_rss_kb"] / 1024
+
+
 def _failed(name: str, code: int, output: bytes) -> BenchFailed:
     tail = output.decode(errors="replace")[-2000:]
     return BenchFailed(f"{name} exited with {code}:\n{tail}")
 
 
 def run_process(
-    command: list[str], cwd: Path, stdout: IO[bytes], stderr: IO[bytes]
+    command: list[str], cwd: Path, stdout: IO[bytes], stderr: IO[bytes], *, warm: bool = True
 ) -> tuple[int, Timing]:
     """Run `command` to its end: its exit code, wall and CPU time and peak RSS (0 where
-    /proc is missing)."""
+    /proc is missing). Run by a warm server, the command's process is counted too."""
     peak_file = cwd.parent / "peak-rss-kb"
     peak_file.unlink(missing_ok=True)
-    env = {**command_env(), PEAK_FILE_VARIABLE: str(peak_file)}
+    env = {**command_env(cwd.parent, warm=warm), PEAK_FILE_VARIABLE: str(peak_file)}
+    usage_file = Path(env[WARM_USAGE_VARIABLE])
+    usage_file.unlink(missing_ok=True)
     with Stopwatch() as watch:
         code = subprocess.run(
             command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
         ).returncode
     peak_mb = int(peak_file.read_text()) / 1024 if peak_file.exists() else 0.0
-    return code, Timing(watch.timing.wall, watch.timing.cpu, peak_mb)
+    cpu = watch.timing.cpu
+    usage = _warm_usage(usage_file)
+    if warm:
+        WARM_RUNS[usage is not None] += 1
+    if usage is not None:
+        cpu += usage[0]
+        peak_mb = max(peak_mb, usage[1])
+    return code, Timing(watch.timing.wall, cpu, peak_mb)
 
 
-def run_json_command(setup: Setup) -> Timing:
+def run_json_command(setup: Setup, *, warm: bool = True) -> Timing:
     """`nango dryrun items bench --json > file` as a process, timed, after checking the report
     holds every record and no error."""
     out = setup.work / "report.json"
     with out.open("w+b") as stdout, tempfile.TemporaryFile() as stderr:
-        code, timing = run_process(_command("--json"), setup.project, stdout, stderr)
+        code, timing = run_process(_command("--json"), setup.project, stdout, stderr, warm=warm)
         stderr.seek(0)
         if code != 0:
             raise _failed("nango dryrun --json", code, stderr.read())
@@ -603,6 +641,10 @@ def contenders(setup: Setup, *, commands: bool) -> dict[str, Contender]:
             "nango dryrun --json > file (process)",
             lambda: run_json_command(setup),
         )
+        found["json-cold"] = Contender(
+            "  the same, NANGO_WARM=0 (process)",
+            lambda: run_json_command(setup, warm=False),
+        )
         found["human"] = Contender(
             "nango dryrun > pipe (process)", lambda: run_human_command(setup)
         )
@@ -651,6 +693,11 @@ def bench_throughput(setup: Setup, args: argparse.Namespace) -> None:
     print_timings(runs, medians, setup.records)
     print("\nthroughput ratios, wall time (CPU time), above 1 when the first is faster:")
     print("\n".join(ratio_lines(runs, medians)))
+    if WARM_RUNS[True] or WARM_RUNS[False]:
+        print(
+            f"warm start: {WARM_RUNS[True]} of the {sum(WARM_RUNS.values())} command runs meant to "
+            "go through it did (the first of each starts the server; the rest should)"
+        )
 
 
 def print_timings(runs: dict[str, Contender], medians: dict[str, Timing], records: int) -> None:
@@ -671,9 +718,10 @@ def ratio_lines(runs: dict[str, Contender], medians: dict[str, Timing]) -> list[
         ratio_line("in-process vs fast baseline", ours, medians["fast"], FAST_TARGET),
         ratio_line("in-process vs model_validate baseline", ours, medians["validate"], None),
     ]
-    for key, target in (("json", JSON_COMMAND_TARGET), ("human", None), ("terminal", None)):
+    commands = (("json", JSON_COMMAND_TARGET), ("json-cold", None), ("human", None))
+    for key, target in (*commands, ("terminal", None)):
         if key in medians:
-            name = f"{runs[key].label.removesuffix(' (process)')} vs in-process"
+            name = f"{runs[key].label.removesuffix(' (process)').strip()} vs in-process"
             lines.append(ratio_line(name, medians[key], ours, target))
     for key in PEERS:
         if key in medians:

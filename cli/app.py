@@ -1,6 +1,6 @@
-"""The `nango` entry point (`main`). A plain `nango dryrun ...` runs without loading Typer
-(`cli.fast_path`); every other command line goes to the Typer app, `cli.commands.app.app`
-(also reachable as `cli.app.app`)."""
+"""The `nango` entry point (`main`). `nango dryrun` goes to a warm server when one runs
+(`cli.warm`); a plain `nango dryrun ...` runs without loading Typer (`cli.fast_path`); every other
+command line goes to the Typer app, `cli.commands.app.app` (also reachable as `cli.app.app`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ __all__ = ["main"]
 
 
 def main() -> None:
+    from cli.warm import client
+
+    try:
+        code = client.run(sys.argv)
+    except KeyboardInterrupt:  # before the command's process took the signals over
+        sys.exit(130)
+    if code is not None:  # a warm server ran it
+        sys.exit(code)
+    try:
+        _run_here()
+    finally:
+        client.start_server_if_missing()
+
+
+def _run_here() -> None:
     from cli import fast_path, process
     from cli.guard import ensure_own_import_names
 

@@ -48,6 +48,7 @@ def isolated_env(
     for name in list(os.environ):
         if name.startswith("NANGO_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("NANGO_WARM", "0")  # no test leaves a warm server behind (test_warm.py)
     modules_before = set(sys.modules)
     yield
     from runtime.execution.loader import forget_projects

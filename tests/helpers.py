@@ -22,6 +22,14 @@ CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 TOKEN = "tok-secret-4f9a1c"
 
 
+def outside_env(*, drop: tuple[str, ...] | frozenset[str] | set[str] = ()) -> dict[str, str]:
+    """This process's environment for a `nango` process a test starts: without the NANGO_*
+    settings (and the names in `drop`), with the warm start off, so that no test leaves a warm
+    server behind (tests/cli/test_warm.py turns it on where it is the subject)."""
+    kept = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("NANGO_")}
+    return {**kept, "NANGO_WARM": "0"}
+
+
 def is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

@@ -5,7 +5,6 @@ real worker children). Both on 127.0.0.1, on a free port."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, outside_env
 
 DEV_KEY = "4b0c2d1e-8f7a-4c6b-9d3e-2a1f0e9d8c7b"
 PROD_KEY = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
@@ -102,7 +101,7 @@ def runtime_process(
         **(settings or {}),
     }
     log = data_dir / "runtime.log"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     environment["PYTHONPATH"] = str(REPO_ROOT)
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import outside_env
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = "Scripts" if os.name == "nt" else "bin"
 # Read at import time, before the autouse fixture points HOME at a temporary folder.
@@ -46,7 +48,7 @@ EXAMPLES = re.compile(r"^\s*Examples?:", re.MULTILINE)
 def clean_env(venv: Path) -> dict[str, str]:
     """os.environ minus NANGO_*, CI and Python path settings; colors off; the venv activated."""
     dropped = {"CI", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
-    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("NANGO_")}
+    env = outside_env(drop=dropped)
     env["NO_COLOR"] = "1"
     env["PIP_CACHE_DIR"] = PIP_CACHE_DIR
     env["VIRTUAL_ENV"] = str(venv)

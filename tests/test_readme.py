@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cli.config.loader import load_config_text
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, outside_env
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -102,7 +102,7 @@ def test_quick_start_goes_from_install_to_records_and_stops_what_it_started() ->
     nango = [shlex.split(c)[1:3] for c in commands if c.startswith("nango ")]
     assert [c[0] for c in nango[:4]] == ["init", "compile", "dryrun", "test"]
     assert ["runtime", "start"] in nango and ["deploy", "dev"] in nango
-    assert nango[-2:] == [["fixtures", "stop"], ["runtime", "stop"]]
+    assert nango[-3:] == [["fixtures", "stop"], ["runtime", "stop"], ["warm", "stop"]]
     assert _quick_start().startswith("(" + INSTALL)
 
 
@@ -113,7 +113,7 @@ def test_quick_start_runs(tmp_path: Path) -> None:
     script = _quick_start().replace(INSTALL, "")
     port = _free_port()
     script = script.replace("3004", str(port))
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     environment.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}",
         TMPDIR=str(tmp_path),

@@ -4,7 +4,6 @@ printed `.env` lines are copied into the project's `.env`."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -17,12 +16,14 @@ from typing import Any
 
 import httpx
 
+from tests.helpers import outside_env
+
 NANGO = [sys.executable, "-m", "cli"]
 
 
 def user_environment(**extra: str) -> dict[str, str]:
     """This process's environment without NANGO_* settings or CI, colors off."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_") and k != "CI"}
+    clean = outside_env(drop=("CI",))
     return {**clean, "NO_COLOR": "1", "COLUMNS": "200", **extra}
 
 

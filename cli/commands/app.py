@@ -22,6 +22,7 @@ from cli.commands.runs import runs as runs_command
 from cli.commands.runtime import app as runtime_app
 from cli.commands.test import test as test_command
 from cli.commands.version import version as version_command
+from cli.commands.warm import warm_app
 from cli.commands.webhooks import webhooks_app
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ app.add_typer(connection_app)
 app.add_typer(integration_app)
 app.add_typer(fixtures_app)
 app.add_typer(webhooks_app)
+app.add_typer(warm_app)
 
 
 def _print_version(value: bool) -> None:

@@ -3,7 +3,6 @@ it; every other command line is left to Typer (its help and its errors unchanged
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli import boundary, fast_path
 from cli.commands.app import app
+from tests.helpers import outside_env
 
 
 def typer_values(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, Any, str]:
@@ -168,7 +168,7 @@ def test_a_plain_dryrun_process_runs_without_typer(tmp_path: Path) -> None:
         "from cli.app import main\n"
         "main()\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    env = outside_env()
     found = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )

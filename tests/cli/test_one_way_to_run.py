@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, write_tree
+from tests.helpers import Cli, outside_env, write_tree
 
 NANGO = [sys.executable, "-m", "cli"]
 YAML = """\
@@ -48,7 +48,7 @@ FIXTURE = {
 
 
 def _nango(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     return subprocess.run(
         [*NANGO, *args],
         cwd=cwd,

@@ -14,12 +14,13 @@ import httpx
 import pytest
 
 from cli.background import update_env_file
+from tests.helpers import outside_env
 
 NANGO = [sys.executable, "-m", "cli"]
 
 
 def nango(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     environment.pop("CI", None)
     return subprocess.run(
         [*NANGO, *args],

@@ -5,7 +5,6 @@ writes only JSON lines on stderr, with no secret; `/metrics` on the API port and
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -17,12 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import outside_env
+
 NANGO = [sys.executable, "-m", "cli"]
 METRICS_KEY = "scrape-key-0123456789abcdef"
 
 
 def _environ(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_") and k != "CI"}
+    clean = outside_env(drop=("CI",))
     return {**clean, "NO_COLOR": "1", "COLUMNS": "200", **extra}
 
 

@@ -4,7 +4,6 @@ ending it cleanly; and `nango runtime migrate`."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -17,12 +16,14 @@ from typing import IO
 import httpx
 import pytest
 
+from tests.helpers import outside_env
+
 NANGO = [sys.executable, "-m", "cli"]
 OAUTH = {"type": "OAUTH2", "client_id": "id", "client_secret": "secret"}
 
 
 def _environ(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_") and k != "CI"}
+    clean = outside_env(drop=("CI",))
     return {**clean, "NO_COLOR": "1", "COLUMNS": "200", **extra}
 
 

@@ -3,13 +3,14 @@ runs (built with the installed hatchling, so no network is needed)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import outside_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOP_LEVEL = {"cli", "runtime", "templates", "tests", "README.md", "pyproject.toml"}
@@ -28,7 +29,7 @@ def _files_under(folder: str) -> set[str]:
 
 def _env() -> dict[str, str]:
     dropped = {"CI", "PYTHONPATH"}
-    return {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("NANGO_")}
+    return outside_env(drop=dropped)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ Claims about a process (its stdout, its exit) are checked on real `nango` proces
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, Cli, run_json
+from tests.helpers import REPO_ROOT, Cli, outside_env, run_json
 
 NANGO = [sys.executable, "-m", "cli"]
 YAML = """\
@@ -201,7 +200,7 @@ def root(make_project: Callable[[dict[str, str]], Path], monkeypatch: pytest.Mon
 
 
 def nango(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     environment["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
         [*NANGO, *args],

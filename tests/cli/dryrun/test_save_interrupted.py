@@ -5,7 +5,6 @@ temporary file is left beside it."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, write_tree
+from tests.helpers import REPO_ROOT, outside_env, write_tree
 
 ROUNDS = 6
 YAML = """\
@@ -62,7 +61,7 @@ def test_ctrl_c_during_save_leaves_a_whole_fixture_and_no_temporary_file(tmp_pat
             "NANGO_LOCAL_DEMO_PROVIDER=github\n",
         },
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_")}
+    environment = outside_env()
     environment["PYTHONPATH"] = str(REPO_ROOT)
     tests = root / "demo" / "tests"
     fixture = tests / "endless.test.json"

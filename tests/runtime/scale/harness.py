@@ -27,7 +27,7 @@ from runtime.deploy.apply import apply_deploy
 from runtime.settings import RuntimeSettings
 from runtime.store import Store, open_store
 from runtime.store.tasks import Task
-from tests.helpers import REPO_ROOT, write_tree
+from tests.helpers import REPO_ROOT, outside_env, write_tree
 from tests.runtime.scale.hosts import Host, new_host
 from tests.runtime.scale.proxy import TcpProxy, free_port
 from tests.runtime.store.conftest import TEST_KEY
@@ -107,7 +107,7 @@ class Cluster:
             self.store.environments.ensure(name, secret_key={"dev": DEV_KEY}.get(name, PROD_KEY))
 
     def _environment(self, data_dir: Path, database_url: str | None, **extra: str) -> Any:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("NANGO_") and k != "CI"}
+        base = outside_env(drop=("CI",))
         if not self.measured:
             base.pop("COVERAGE_PROCESS_CONFIG", None)
             base.pop("COVERAGE_PROCESS_START", None)

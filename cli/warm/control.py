@@ -1,0 +1,64 @@
+"""`nango warm status` and `nango warm stop`: the user's warm servers, found by their lock files
+(a lock is held by its server for as long as it lives, and names its pid)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.warm import channel
+
+__all__ = ["WarmServer", "running_servers", "stop_servers"]
+
+
+@dataclass(frozen=True)
+class WarmServer:
+    pid: int
+    socket: Path
+    log: Path
+
+
+def _held(lock: Path) -> bool:
+    """Whether a live process holds `lock` (a server that ended released it)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def running_servers(environ: Mapping[str, str]) -> list[WarmServer]:
+    folder = channel.socket_folder(environ)
+    if folder is None:
+        return []
+    found = []
+    for lock in sorted(folder.glob("*.lock")):
+        text = lock.read_text(encoding="utf-8", errors="replace").strip()
+        if text.isdigit() and _held(lock):
+            found.append(WarmServer(int(text), lock.with_suffix(".sock"), lock.with_suffix(".log")))
+    return found
+
+
+def stop_servers(environ: Mapping[str, str], timeout_s: float = 30.0) -> list[WarmServer]:
+    """SIGTERM to each running server; wait until each has ended (its commands first)."""
+    servers = running_servers(environ)
+    for server in servers:
+        with contextlib.suppress(OSError):
+            os.kill(server.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    locks = [server.socket.with_suffix(".lock") for server in servers]
+    while any(_held(lock) for lock in locks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return servers
