@@ -109,14 +109,14 @@ def _plain_batch(
         return [], []
     if set(map(type, records)) != {dict}:
         return None
-    if any(map(dict.__contains__, records, repeat(METADATA_KEY))):
+    keys = set().union(*records)
+    if METADATA_KEY in keys:
         return None
     ids = list(map(dict.get, records, repeat("id")))
     if registry is None:
         return [], ids
     validator = registry.validator(model)
     # the checker tells valid records apart only where every key is a string (see its doc)
-    keys = set().union(*records)
     check = registry.record_checker(model) if all(isinstance(k, str) for k in keys) else validator
     try:
         deque(map(check, records), maxlen=0)
