@@ -534,3 +534,21 @@ def test_nango_warm_status_and_stop(warm: Warm) -> None:
     assert warm_command("stop") == "stopped 1 warm server\n"
     assert not _alive(pid)
     assert warm_command("stop") == "stopped 0 warm servers\n"
+
+
+@pytest.mark.slow
+def test_a_user_keeps_at_most_four_servers_the_least_used_goes(warm: Warm) -> None:
+    from cli.warm import control
+
+    def live() -> set[int]:
+        return {s.pid for s in control.running_servers({"NANGO_WARM_DIR": str(warm.folder)})}
+
+    pids = []
+    for seed in range(control.MAX_SERVERS + 1):  # each PYTHONHASHSEED gets a server of its own
+        before = live()
+        warm.run("items", "c1", PYTHONHASHSEED=str(seed))
+        _eventually(lambda before=before: len(live() - before) == 1, "a new server runs")  # type: ignore[misc]
+        (new,) = live() - before
+        pids.append(new)
+    _wait_gone(pids[0])  # the one that took a command least recently
+    assert live() == set(pids[1:])
