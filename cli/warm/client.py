@@ -233,6 +233,10 @@ def start_server_if_missing() -> None:
         return
     import subprocess  # only now: the command has ended
 
+    from cli.warm.control import make_room
+
+    with contextlib.suppress(OSError):
+        make_room(path.parent)
     environment = {
         name: value
         for name, value in os.environ.items()

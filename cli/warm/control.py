@@ -14,7 +14,11 @@ from pathlib import Path
 
 from cli.warm import channel
 
-__all__ = ["WarmServer", "running_servers", "stop_servers"]
+__all__ = ["MAX_SERVERS", "WarmServer", "make_room", "running_servers", "stop_servers"]
+
+MAX_SERVERS = 4
+"""Servers a user keeps at once (one per interpreter, import path and PYTHON* settings); a new
+one stops the one that took a command least recently beyond that."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ def running_servers(environ: Mapping[str, str]) -> list[WarmServer]:
         if text.isdigit() and _held(lock):
             found.append(WarmServer(int(text), lock.with_suffix(".sock"), lock.with_suffix(".log")))
     return found
+
+
+def make_room(folder: Path) -> None:
+    """Before another server starts in `folder`: stop the least recently used ones beyond
+    `MAX_SERVERS - 1`."""
+    held = [lock for lock in folder.glob("*.lock") if _held(lock)]
+    held.sort(key=lambda lock: lock.stat().st_mtime_ns)
+    for lock in held[: max(0, len(held) - (MAX_SERVERS - 1))]:
+        text = lock.read_text(encoding="utf-8", errors="replace").strip()
+        if text.isdigit():
+            with contextlib.suppress(OSError):
+                os.kill(int(text), signal.SIGTERM)
 
 
 def stop_servers(environ: Mapping[str, str], timeout_s: float = 30.0) -> list[WarmServer]:

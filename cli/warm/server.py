@@ -239,6 +239,8 @@ class _Server:
         except OSError:
             return
         self.last_activity = time.monotonic()
+        with contextlib.suppress(OSError):
+            os.utime(self.lock)  # when it last took a command: the least used one goes first
         conn.setblocking(True)
         conn.settimeout(_REQUEST_TIMEOUT_S)
         try:

@@ -129,6 +129,17 @@ class Warm:
             check=False,
         )
 
+    def cold_then_warm(
+        self, *args: str
+    ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        """The command run without a server (starting one), then in that server."""
+        cold = self.run(*args)
+        assert not self.served_warm()
+        self.server_pid()
+        hot = self.run(*args)
+        assert self.served_warm()
+        return cold, hot
+
     def served_warm(self) -> bool:
         """Whether the last command ran in a warm server's process (it wrote its usage)."""
         return self.usage.exists()
@@ -247,10 +258,7 @@ def test_the_first_command_starts_a_server_and_the_next_run_in_it(warm: Warm) ->
 
 @pytest.mark.slow
 def test_a_warm_command_gets_the_callers_directory_streams_and_output(warm: Warm) -> None:
-    cold = warm.run("items", "c1")
-    warm.server_pid()
-    hot = warm.run("items", "c1")
-    assert warm.served_warm()
+    cold, hot = warm.cold_then_warm("items", "c1")
     assert (hot.returncode, hot.stderr) == (cold.returncode, cold.stderr)
     assert _normal(hot.stdout) == _normal(cold.stdout)
     subfolder = warm.root / "demo" / "syncs"
@@ -269,10 +277,7 @@ def _normal(report: str) -> str:
 
 @pytest.mark.slow
 def test_a_failing_command_exits_as_it_would_without_the_server(warm: Warm) -> None:
-    cold = warm.run("broken", "c1")
-    warm.server_pid()
-    hot = warm.run("broken", "c1")
-    assert warm.served_warm()
+    cold, hot = warm.cold_then_warm("broken", "c1")
     assert hot.returncode == cold.returncode != 0
     assert "boom from the script" in hot.stdout + hot.stderr
     assert (_normal(hot.stdout), hot.stderr) == (_normal(cold.stdout), cold.stderr)
@@ -286,22 +291,15 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(warm: Warm, tmp_
     warm.run("items", "c1")
     warm.server_pid()
     for sig, expected in ((signal.SIGINT, 130), (signal.SIGKILL, None)):
-        pid_file = tmp_path / f"slow-{sig}.pid"
-        caller = subprocess.Popen(
-            [*NANGO, "dryrun", "slow", "c1"],
-            cwd=warm.root,
-            env=warm.env(PID_FILE=str(pid_file)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _eventually(lambda f=pid_file: f.exists() and f.read_text().isdigit(), "the script runs")  # type: ignore[misc]
-        command = int(pid_file.read_text())
+        caller, command = _start_slow(warm, tmp_path / f"slow-{sig}.pid")
         assert command != caller.pid  # the script runs in the server's child
         caller.send_signal(sig)
         code = caller.wait(timeout=20)
         if expected is not None:
             assert code == expected
         _wait_gone(command)
+        assert caller.stderr is not None
+        caller.stderr.close()
     assert _alive(warm.server_pid())  # the server goes on
 
 
@@ -536,3 +534,21 @@ def test_nango_warm_status_and_stop(warm: Warm) -> None:
     assert warm_command("stop") == "stopped 1 warm server\n"
     assert not _alive(pid)
     assert warm_command("stop") == "stopped 0 warm servers\n"
+
+
+@pytest.mark.slow
+def test_a_user_keeps_at_most_four_servers_the_least_used_goes(warm: Warm) -> None:
+    from cli.warm import control
+
+    def live() -> set[int]:
+        return {s.pid for s in control.running_servers({"NANGO_WARM_DIR": str(warm.folder)})}
+
+    pids = []
+    for seed in range(control.MAX_SERVERS + 1):  # each PYTHONHASHSEED gets a server of its own
+        before = live()
+        warm.run("items", "c1", PYTHONHASHSEED=str(seed))
+        _eventually(lambda before=before: len(live() - before) == 1, "a new server runs")  # type: ignore[misc]
+        (new,) = live() - before
+        pids.append(new)
+    _wait_gone(pids[0])  # the one that took a command least recently
+    assert live() == set(pids[1:])
