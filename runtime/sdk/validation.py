@@ -131,15 +131,12 @@ def _fields_as_typed_dict(model: Any) -> dict[str, Any] | None:
 
 
 def _typed_dict_field(field: dict[str, Any]) -> dict[str, Any]:
-    """A `model-field` as a `typed-dict-field`: required unless it has a default (a model
-    field's default is the `default` schema around its type)."""
-    typed = {
-        "type": "typed-dict-field",
-        "schema": field["schema"],
-        "required": field["schema"]["type"] != "default",
-    }
-    if "validation_alias" in field:
-        typed["validation_alias"] = field["validation_alias"]
+    """A `model-field` as a `typed-dict-field` (its schema, alias and the rest kept; `frozen`
+    only matters to assignments): required unless it has a default (a model field's default is
+    the `default` schema around its type)."""
+    typed = {key: value for key, value in field.items() if key != "frozen"}
+    typed["type"] = "typed-dict-field"
+    typed["required"] = field["schema"]["type"] != "default"
     return typed
 
 
