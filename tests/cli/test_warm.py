@@ -99,6 +99,7 @@ class Warm:
         self.folder = folder
         self.body_log = log
         self.usage = folder.parent / "usage.json"
+        self.callers: list[subprocess.Popen[bytes]] = []  # ended at teardown, whatever happened
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -227,6 +228,12 @@ def warm(tmp_path: Path) -> Iterator[Warm]:
     try:
         yield helper
     finally:
+        for caller in helper.callers:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait(timeout=20)
+            if caller.stderr is not None:
+                caller.stderr.close()
         helper.stop_servers()
         shutil.rmtree(folder.parent, ignore_errors=True)
 
@@ -298,8 +305,6 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(warm: Warm, tmp_
         if expected is not None:
             assert code == expected
         _wait_gone(command)
-        assert caller.stderr is not None
-        caller.stderr.close()
     assert _alive(warm.server_pid())  # the server goes on
 
 
@@ -452,13 +457,18 @@ def _state(pid: int) -> str:
 
 
 def _start_slow(warm: Warm, pid_file: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`nango dryrun slow` as a job of its own, as a shell starts it: a process group whose
+    parent (this process) is in the same session, so that the group is not orphaned (the kernel
+    discards the Ctrl-Z of an orphaned group's processes)."""
     caller = subprocess.Popen(
         [*NANGO, "dryrun", "slow", "c1"],
         cwd=warm.root,
         env=warm.env(PID_FILE=str(pid_file)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        process_group=0,
     )
+    warm.callers.append(caller)
     _eventually(lambda: pid_file.exists() and pid_file.read_text().isdigit(), "the script runs")
     return caller, int(pid_file.read_text())
 
@@ -476,8 +486,6 @@ def test_ctrl_z_stops_the_command_and_fg_resumes_it(warm: Warm, tmp_path: Path) 
     caller.send_signal(signal.SIGINT)
     assert caller.wait(timeout=20) == 130
     _wait_gone(command)
-    assert caller.stderr is not None
-    caller.stderr.close()
 
 
 @pytest.mark.slow
@@ -491,7 +499,6 @@ def test_a_server_killed_under_a_running_command_ends_it_and_says_so(
     assert caller.wait(timeout=30) == 1
     assert caller.stderr is not None
     message = caller.stderr.read().decode()
-    caller.stderr.close()
     assert "warm server running this command went away" in message
     assert "NANGO_WARM=0" in message
     _wait_gone(command)
