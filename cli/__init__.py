@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> str:
     # Lazy, so that `cli` imports (and the start-up check in cli/guard.py runs) even when another
     # distribution's top-level `runtime` shadows ours.
     if name == "__version__":

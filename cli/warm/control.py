@@ -48,17 +48,17 @@ def running_servers(environ: Mapping[str, str]) -> list[WarmServer]:
     if folder is None:
         return []
     found = []
-    for lock in sorted(folder.glob("*.lock")):
+    for lock in sorted(Path(folder).glob("*.lock")):
         text = lock.read_text(encoding="utf-8", errors="replace").strip()
         if text.isdigit() and _held(lock):
             found.append(WarmServer(int(text), lock.with_suffix(".sock"), lock.with_suffix(".log")))
     return found
 
 
-def make_room(folder: Path) -> None:
+def make_room(folder: str) -> None:
     """Before another server starts in `folder`: stop the least recently used ones beyond
     `MAX_SERVERS - 1`."""
-    held = [lock for lock in folder.glob("*.lock") if _held(lock)]
+    held = [lock for lock in Path(folder).glob("*.lock") if _held(lock)]
     held.sort(key=lambda lock: lock.stat().st_mtime_ns)
     for lock in held[: max(0, len(held) - (MAX_SERVERS - 1))]:
         text = lock.read_text(encoding="utf-8", errors="replace").strip()
