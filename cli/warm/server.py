@@ -274,25 +274,35 @@ class _Server:
         return request, fds
 
     def _start(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+        """Fork the command's process; it starts the command only once the caller knows it runs
+        (`{"pid": N}` sent), so that a command runs exactly once: a server gone before that
+        leaves it unstarted (the caller runs it itself), one gone after leaves the caller to end
+        it."""
+        go_read, go_write = os.pipe()
         try:
             pid = os.fork()
         except OSError as exc:
             _log(self.log, f"could not fork: {exc}")
             with contextlib.suppress(OSError):
                 channel.send_message(conn, {"refused": f"fork failed: {exc}"})
-            _close_all(fds)
+            _close_all([*fds, go_read, go_write])
             conn.close()
             return
         if pid == 0:
-            self._become_command(conn, request, fds)
-        _close_all(fds)
+            os.close(go_write)
+            self._become_command(conn, request, fds, go_read)
+        _close_all([*fds, go_read])
         self.served += 1
         self.children[pid] = conn
         try:
             channel.send_message(conn, {"pid": pid})
         except OSError:
+            os.close(go_write)  # the caller is gone: the command does not start
             self._client_gone(conn)
             return
+        with contextlib.suppress(OSError):
+            os.write(go_write, b"1")
+        os.close(go_write)
         self.connections[conn] = pid
         self.selector.register(conn, selectors.EVENT_READ, "client")
 
@@ -350,8 +360,11 @@ class _Server:
                 self.selector.unregister(conn)
             conn.close()
 
-    def _become_command(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-        """In the forked process: become the caller's `nango` process and run its command."""
+    def _become_command(
+        self, conn: socket.socket, request: dict[str, Any], fds: list[int], go: int
+    ) -> None:
+        """In the forked process: become the caller's `nango` process and, once the server says
+        go (it has told the caller this process exists), run its command."""
         try:
             signal.set_wakeup_fd(-1)
             for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
@@ -376,6 +389,12 @@ class _Server:
             sys.modules["__main__"].__package__ = request["main_package"]  # `python -m cli`'s usage
             _take_limits(request["limits"])
             _reopen_standard_streams(request["streams"])
+            started = os.read(go, 1) == b"1"  # b"": the server is gone, or the caller
+            os.close(go)
+            if not started:
+                os._exit(1)
+        except KeyboardInterrupt:  # the caller ended it before it started
+            os._exit(130)
         except BaseException as exc:  # whatever it is, the command cannot run
             with contextlib.suppress(OSError):
                 os.write(2, f"nango: the warm start could not run the command: {exc}\n".encode())

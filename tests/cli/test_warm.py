@@ -559,3 +559,52 @@ def test_a_user_keeps_at_most_four_servers_the_least_used_goes(warm: Warm) -> No
         pids.append(new)
     _wait_gone(pids[0])  # the one that took a command least recently
     assert live() == set(pids[1:])
+
+
+EXACTLY_ONCE = """
+import os, socket, sys
+from pathlib import Path
+from cli.warm import channel, server
+
+folder, crash = Path(sys.argv[1]), sys.argv[2] == "crash"
+server._run_command = lambda: (folder / "ran").write_text("ran") and 0
+real_send = channel.send_message
+
+
+def send(sock, message, fds=()):
+    if "pid" in message:
+        print(message["pid"], flush=True)
+        if crash:  # the server dies between the fork and telling the caller
+            os._exit(0)
+    real_send(sock, message, fds)
+
+
+channel.send_message = send
+lock = os.open(folder / "k.lock", os.O_RDWR | os.O_CREAT, 0o600)
+log = os.open(folder / "k.log", os.O_WRONLY | os.O_CREAT, 0o600)
+warm = server._Server(folder / "k.sock", lock, log)
+stream = ["utf-8", "strict", False, False]
+request = {"argv": ["nango", "dryrun"], "cwd": str(folder), "env": {}, "umask": 18,
+           "path": sys.path, "main_package": None, "streams": [stream] * 3, "limits": {}}
+ours, theirs = socket.socketpair()
+warm._start(ours, request, [os.dup(0), os.dup(1), os.dup(2)])
+os.waitpid(-1, 0)
+"""
+
+
+@pytest.mark.parametrize("crash", [True, False])
+def test_a_command_starts_only_once_its_caller_knows_it_runs(tmp_path: Path, crash: bool) -> None:
+    """A server that dies before it could tell the caller the command's pid leaves the command
+    unstarted (the caller then runs it itself): it runs exactly once."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", EXACTLY_ONCE, str(tmp_path), "crash" if crash else "fine"],
+        env={**outside_env(), "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    command = int(server.stdout.readline())
+    assert server.wait(timeout=60) == 0
+    server.stdout.close()
+    _wait_gone(command)
+    assert (tmp_path / "ran").exists() is not crash
