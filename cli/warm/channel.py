@@ -84,9 +84,9 @@ def enabled(environ: Mapping[str, str]) -> bool:
     return not environ.get("CI")
 
 
-def socket_folder(environ: Mapping[str, str]) -> str | None:
-    """The folder of the sockets, created if missing; None when it is not safe to use (someone
-    else's, open to others, not a folder, a link)."""
+def socket_folder(environ: Mapping[str, str], *, create: bool = True) -> str | None:
+    """The folder of the sockets, created if missing (with `create`); None when it is missing
+    or not safe to use (someone else's, open to others, not a folder, a link)."""
     configured = environ.get(DIR_VARIABLE)
     if configured:
         folder = configured
@@ -95,7 +95,8 @@ def socket_folder(environ: Mapping[str, str]) -> str | None:
     else:
         folder = f"/tmp/nango-warm-{os.getuid()}"
     try:
-        os.mkdir(folder, 0o700)
+        if create:
+            os.mkdir(folder, 0o700)
     except FileExistsError:
         pass
     except OSError:

@@ -44,7 +44,7 @@ def _held(lock: Path) -> bool:
 
 
 def running_servers(environ: Mapping[str, str]) -> list[WarmServer]:
-    folder = channel.socket_folder(environ)
+    folder = channel.socket_folder(environ, create=False)
     if folder is None:
         return []
     found = []

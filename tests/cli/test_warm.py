@@ -534,6 +534,7 @@ def test_nango_warm_status_and_stop(warm: Warm) -> None:
         return done.stdout
 
     assert warm_command("status") == "warm start: on\nno warm server is running\n"
+    assert not warm.folder.exists()  # looking creates nothing
     warm.run("items", "c1")
     pid = warm.server_pid()
     status = warm_command("status")
