@@ -91,6 +91,7 @@ def main() -> None:
         _write_private(folder / f"{key}{channel.FAILED_SUFFIX}", failure)
         _log(log, f"could not import what a dry run needs; no warm start:\n{failure}")
         sys.exit(1)
+    (folder / f"{key}{channel.FAILED_SUFFIX}").unlink(missing_ok=True)  # an earlier failure
     server = _Server(folder / f"{key}.sock", lock, log)
     _log(log, f"started (pid {os.getpid()}, imports {time.perf_counter() - started:.2f} s)")
     server.serve()
