@@ -609,3 +609,41 @@ def test_a_command_starts_only_once_its_caller_knows_it_runs(tmp_path: Path, cra
     server.stdout.close()
     _wait_gone(command)
     assert (tmp_path / "ran").exists() is not crash
+
+
+def test_a_server_that_cannot_start_leaves_its_error_and_no_retry_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="nw-", dir="/tmp"))
+    try:
+        failing = (
+            "import sys; from cli.warm import server; server.PRELOAD = ('no_such_module_x',); "
+            "server.main()"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", failing, str(folder), "k1", json.dumps(sys.path)],
+            env={**outside_env(), "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "no_such_module_x" in (folder / "k1.failed").read_text()
+        assert "could not import what a dry run needs" in (folder / "k1.log").read_text()
+        assert not (folder / "k1.sock").exists()
+
+        from cli.warm import client
+
+        monkeypatch.setenv("NANGO_WARM", "1")
+        monkeypatch.setenv("NANGO_WARM_DIR", str(folder))
+        monkeypatch.setattr(client, "_Missing", type("Missing", (client._Missing,), {}))
+        key = channel.server_key(os.environ, channel.shared_import_path(str(Path.cwd())))
+        (folder / f"{key}.failed").write_text("an earlier start failed")
+        assert client.run(["nango", "dryrun", "items", "c1"]) is None  # runs in the caller
+        assert client._Missing.socket is None  # and starts no server for a while
+        os.utime(folder / f"{key}.failed", (0, 0))  # long ago
+        assert client.run(["nango", "dryrun", "items", "c1"]) is None
+        assert client._Missing.socket == str(folder / f"{key}.sock")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
