@@ -202,8 +202,20 @@ def _wait(sock: socket.socket, pid: int) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _write_usage(answer)
+    _end_as(answer.get("signal"))
     code = answer.get("exit")
     return code if isinstance(code, int) and 0 <= code <= 255 else 1
+
+
+def _end_as(signum: object) -> None:
+    """A command's process that a signal ended (SIGTERM, SIGKILL...): this process ends by the
+    same signal, as it would have without the server."""
+    if not isinstance(signum, int) or signum not in signal.valid_signals():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        if signum != signal.SIGKILL:
+            signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def _end_orphan(pid: int, grace_s: float = 10.0) -> None:

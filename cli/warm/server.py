@@ -346,8 +346,9 @@ class _Server:
             if conn is None:
                 continue
             code = os.waitstatus_to_exitcode(status)
-            answer = {
+            answer: dict[str, Any] = {
                 "exit": code if code >= 0 else 128 - code,
+                "signal": -code if code < 0 else None,  # what ended it, if a signal did
                 "usage": {
                     "user_s": usage.ru_utime,
                     "system_s": usage.ru_stime,

@@ -297,7 +297,10 @@ def test_a_failing_command_exits_as_it_would_without_the_server(warm: Warm) -> N
 def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(warm: Warm, tmp_path: Path) -> None:
     warm.run("items", "c1")
     warm.server_pid()
-    for sig, expected in ((signal.SIGINT, 130), (signal.SIGKILL, None)):
+    # Ctrl-C: the script's KeyboardInterrupt, 130; SIGTERM ends the command and then `nango` by
+    # the same signal (as without the server); SIGKILL leaves the server to end the command
+    ended = ((signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM), (signal.SIGKILL, None))
+    for sig, expected in ended:
         caller, command = _start_slow(warm, tmp_path / f"slow-{sig}.pid")
         assert command != caller.pid  # the script runs in the server's child
         caller.send_signal(sig)
