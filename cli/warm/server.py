@@ -295,6 +295,7 @@ class _Server:
         _close_all([*fds, go_read])
         self.served += 1
         self.children[pid] = conn
+        self.connections[conn] = pid
         try:
             channel.send_message(conn, {"pid": pid})
         except OSError:
@@ -304,7 +305,6 @@ class _Server:
         with contextlib.suppress(OSError):
             os.write(go_write, b"1")
         os.close(go_write)
-        self.connections[conn] = pid
         self.selector.register(conn, selectors.EVENT_READ, "client")
 
     def _from_client(self, conn: socket.socket) -> None:
@@ -325,12 +325,10 @@ class _Server:
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn)
         conn.close()
-        for child, held in self.children.items():
-            if held is conn:
-                self.children[child] = None
-                with contextlib.suppress(OSError):
-                    os.kill(child, signal.SIGTERM)  # nobody waits for it any more
-        if pid is not None:
+        if pid is not None and pid in self.children:
+            self.children[pid] = None  # nobody waits for its exit status any more
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
             _log(self.log, f"the caller of command process {pid} went away; it was ended")
 
     def _reap(self) -> None:
